@@ -1,0 +1,185 @@
+/* hxrt — public C API of the host library (libhxrt).
+ *
+ * An application creates an environment (which discovers and loads device
+ * plugins), creates a session from an ONNX model, and runs it with named
+ * tensors. Every function returns NULL on success or an hxrt_status* that the
+ * caller frees with hxrt_status_free. Compiles as C11 and C++.
+ *
+ *   hxrt_environment* env;  hxrt_environment_create(NULL, &env);
+ *   hxrt_session* s;        hxrt_session_create_from_file(env, "m.onnx", NULL, &s);
+ *   hxrt_session_run(s, inputs, n_in, outputs, n_out);
+ */
+#ifndef HXRT_HXRT_H_
+#define HXRT_HXRT_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hxrt/plugin_abi.h" /* hxrt_dtype, hxrt_device_kind, hxrt_log_fn */
+#include "hxrt/status_code.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define HXRT_API __declspec(dllexport)
+#else
+#define HXRT_API __attribute__((visibility("default")))
+#endif
+
+/* ---- Status -------------------------------------------------------------- */
+
+typedef struct hxrt_status hxrt_status; /* NULL means success */
+
+HXRT_API hxrt_status_code hxrt_status_get_code(const hxrt_status* status);
+HXRT_API const char* hxrt_status_get_message(const hxrt_status* status); /* "" for NULL */
+HXRT_API void hxrt_status_free(hxrt_status* status);
+HXRT_API const char* hxrt_status_code_name(hxrt_status_code code); /* "INVALID_ARGUMENT", ... */
+
+HXRT_API const char* hxrt_version(void); /* "0.1.0" */
+
+/* ---- Environment: plugins and devices -------------------------------------- */
+
+typedef struct hxrt_environment hxrt_environment;
+
+typedef struct hxrt_environment_options {
+  size_t struct_size;
+  /* Extra plugin files or directories, separated by ':'; searched before
+   * HXRT_PLUGIN_PATH and the install directory. May be NULL. */
+  const char* plugin_path;
+  /* Non-zero: load only plugin_path, ignore HXRT_PLUGIN_PATH and the install dir. */
+  int32_t only_plugin_path;
+  /* Receives host and plugin messages at or below log_level; NULL prints
+   * warnings and errors to stderr. */
+  hxrt_log_fn logger;
+  void* logger_user_data;
+  hxrt_log_level log_level;
+  /* Options passed to every plugin's context_create ("key=value" strings,
+   * ';'-separated, each optionally prefixed "plugin-name:"). May be NULL. */
+  const char* plugin_options;
+} hxrt_environment_options;
+
+/* options may be NULL for defaults. A plugin that fails to load is recorded
+ * (see hxrt_environment_load_error) and the others keep working; creating an
+ * environment fails only for invalid arguments. */
+HXRT_API hxrt_status* hxrt_environment_create(const hxrt_environment_options* options, hxrt_environment** environment);
+HXRT_API void hxrt_environment_destroy(hxrt_environment* environment);
+
+typedef struct hxrt_plugin_info {
+  size_t struct_size;
+  const char* path;
+  const char* name;
+  const char* version;
+  uint32_t abi_major;
+  uint32_t abi_minor;
+  size_t num_devices;
+} hxrt_plugin_info;
+
+HXRT_API size_t hxrt_environment_plugin_count(const hxrt_environment* environment);
+HXRT_API hxrt_status* hxrt_environment_get_plugin(const hxrt_environment* environment, size_t index,
+                                                  hxrt_plugin_info* info);
+
+/* Plugins that were found but could not be used: path and reason. */
+HXRT_API size_t hxrt_environment_load_error_count(const hxrt_environment* environment);
+HXRT_API hxrt_status* hxrt_environment_get_load_error(const hxrt_environment* environment, size_t index,
+                                                      const char** path, const char** message);
+
+typedef struct hxrt_device_info {
+  size_t struct_size;
+  const char* id;          /* stable within an environment: "cpu:0", "vulkan:1" */
+  const char* name;
+  const char* vendor;
+  const char* plugin_name;
+  hxrt_device_kind kind;
+  uint64_t memory_bytes;
+  double peak_flops_f32;
+  double memory_bandwidth_bytes_per_s;
+  int32_t host_addressable;
+} hxrt_device_info;
+
+HXRT_API size_t hxrt_environment_device_count(const hxrt_environment* environment);
+HXRT_API hxrt_status* hxrt_environment_get_device(const hxrt_environment* environment, size_t index,
+                                                  hxrt_device_info* info);
+
+/* ---- Tensors -------------------------------------------------------------- */
+
+/* A caller-owned dense tensor. For inputs `data` is read; for outputs the
+ * caller provides `data` of `size_bytes` and the run writes it. */
+typedef struct hxrt_tensor {
+  size_t struct_size;
+  const char* name;
+  hxrt_dtype dtype;
+  size_t rank;
+  const int64_t* dims;
+  void* data;
+  size_t size_bytes;
+} hxrt_tensor;
+
+/* ---- Sessions ------------------------------------------------------------ */
+
+typedef enum hxrt_objective {
+  HXRT_OBJECTIVE_LATENCY = 0,   /* minimise one run's time */
+  HXRT_OBJECTIVE_THROUGHPUT = 1 /* maximise runs per second */
+} hxrt_objective;
+
+typedef struct hxrt_session_options {
+  size_t struct_size;
+  /* Devices the session may use, by id ("cpu:0") or plugin name ("cpu");
+   * NULL/0 means every device. */
+  const char* const* allowed_devices;
+  size_t num_allowed_devices;
+  hxrt_objective objective;
+  /* Shapes for inputs whose dims are symbolic in the model (data ignored). */
+  const hxrt_tensor* const* input_shapes;
+  size_t num_input_shapes;
+} hxrt_session_options;
+
+typedef struct hxrt_session hxrt_session;
+
+HXRT_API hxrt_status* hxrt_session_create_from_file(hxrt_environment* environment, const char* model_path,
+                                                    const hxrt_session_options* options, hxrt_session** session);
+HXRT_API hxrt_status* hxrt_session_create_from_bytes(hxrt_environment* environment, const void* model_bytes,
+                                                     size_t model_size, const hxrt_session_options* options,
+                                                     hxrt_session** session);
+/* Must outlive nothing: the environment must outlive its sessions. */
+HXRT_API void hxrt_session_destroy(hxrt_session* session);
+
+/* Static input/output signature. Strings and dims stay valid for the session's life. */
+typedef struct hxrt_value_info {
+  size_t struct_size;
+  const char* name;
+  hxrt_dtype dtype;
+  size_t rank;
+  const int64_t* dims;
+} hxrt_value_info;
+
+HXRT_API size_t hxrt_session_input_count(const hxrt_session* session);
+HXRT_API size_t hxrt_session_output_count(const hxrt_session* session);
+HXRT_API hxrt_status* hxrt_session_get_input(const hxrt_session* session, size_t index, hxrt_value_info* info);
+HXRT_API hxrt_status* hxrt_session_get_output(const hxrt_session* session, size_t index, hxrt_value_info* info);
+
+/* Runs the model once. Every input must be given (by name); outputs may be a
+ * subset. Blocks until the outputs are written. Safe to call from several
+ * threads; runs of one session are serialised. */
+HXRT_API hxrt_status* hxrt_session_run(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,
+                                       hxrt_tensor* const* outputs, size_t num_outputs);
+
+/* Where each node runs: the placement the session chose. */
+typedef struct hxrt_node_placement {
+  size_t struct_size;
+  const char* node_name;
+  const char* op_type;
+  const char* device_id;
+  double estimated_ns; /* the device's estimate */
+} hxrt_node_placement;
+
+HXRT_API size_t hxrt_session_node_count(const hxrt_session* session);
+HXRT_API hxrt_status* hxrt_session_get_node_placement(const hxrt_session* session, size_t index,
+                                                      hxrt_node_placement* placement);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* HXRT_HXRT_H_ */

@@ -1,0 +1,130 @@
+#include "device_objects.hpp"
+
+#include <cmath>
+
+namespace hxrt::host {
+
+BufferPtr allocate_buffer(const DeviceRecord& device, uint64_t size_bytes, hxrt_memory_kind kind) {
+  const auto& api = device.plugin->api();
+  hxrt_buffer_allocate_args args{};
+  args.struct_size = sizeof(args);
+  args.device = device.handle;
+  args.size_bytes = size_bytes;
+  args.memory_kind = kind;
+  device.plugin->check(api.buffer_allocate(&args),
+                       device.id + ": allocating " + std::to_string(size_bytes) + " bytes");
+  return BufferPtr(args.buffer, BufferDeleter{&api});
+}
+
+StreamPtr create_stream(const DeviceRecord& device) {
+  const auto& api = device.plugin->api();
+  hxrt_stream_create_args args{};
+  args.struct_size = sizeof(args);
+  args.device = device.handle;
+  device.plugin->check(api.stream_create(&args), device.id + ": stream_create");
+  return StreamPtr(args.stream, StreamDeleter{&api});
+}
+
+EventPtr create_event(const DeviceRecord& device) {
+  const auto& api = device.plugin->api();
+  hxrt_event_create_args args{};
+  args.struct_size = sizeof(args);
+  args.device = device.handle;
+  device.plugin->check(api.event_create(&args), device.id + ": event_create");
+  return EventPtr(args.event, EventDeleter{&api});
+}
+
+ExecutablePtr compile(const DeviceRecord& device, const hxrt_graph_desc* graph, const std::string& what) {
+  const auto& api = device.plugin->api();
+  hxrt_executable_compile_args args{};
+  args.struct_size = sizeof(args);
+  args.device = device.handle;
+  args.graph = graph;
+  device.plugin->check(api.executable_compile(&args), device.id + ": compiling " + what);
+  if (args.executable == nullptr) throw Error(HXRT_STATUS_INTERNAL, device.id + ": compile returned no executable");
+  return ExecutablePtr(args.executable, ExecutableDeleter{&api});
+}
+
+void copy_to_device(const DeviceRecord& device, hxrt_stream* stream, const void* src, hxrt_buffer* dst,
+                    uint64_t size_bytes) {
+  hxrt_copy_to_device_args args{};
+  args.struct_size = sizeof(args);
+  args.stream = stream;
+  args.src = src;
+  args.dst = dst;
+  args.size_bytes = size_bytes;
+  device.plugin->check(device.plugin->api().copy_to_device(&args), device.id + ": copy_to_device");
+}
+
+void copy_to_host(const DeviceRecord& device, hxrt_stream* stream, hxrt_buffer* src, void* dst, uint64_t size_bytes) {
+  hxrt_copy_to_host_args args{};
+  args.struct_size = sizeof(args);
+  args.stream = stream;
+  args.src = src;
+  args.dst = dst;
+  args.size_bytes = size_bytes;
+  device.plugin->check(device.plugin->api().copy_to_host(&args), device.id + ": copy_to_host");
+}
+
+void copy_on_device(const DeviceRecord& device, hxrt_stream* stream, hxrt_buffer* src, hxrt_buffer* dst,
+                    uint64_t size_bytes) {
+  hxrt_copy_on_device_args args{};
+  args.struct_size = sizeof(args);
+  args.stream = stream;
+  args.src = src;
+  args.dst = dst;
+  args.size_bytes = size_bytes;
+  device.plugin->check(device.plugin->api().copy_on_device(&args), device.id + ": copy_on_device");
+}
+
+void record_event(const DeviceRecord& device, hxrt_event* event, hxrt_stream* stream) {
+  hxrt_event_record_args args{};
+  args.struct_size = sizeof(args);
+  args.event = event;
+  args.stream = stream;
+  device.plugin->check(device.plugin->api().event_record(&args), device.id + ": event_record");
+}
+
+void wait_event(const DeviceRecord& device, hxrt_stream* stream, hxrt_event* event) {
+  hxrt_stream_wait_event_args args{};
+  args.struct_size = sizeof(args);
+  args.stream = stream;
+  args.event = event;
+  device.plugin->check(device.plugin->api().stream_wait_event(&args), device.id + ": stream_wait_event");
+}
+
+void synchronize_event(const DeviceRecord& device, hxrt_event* event, const std::string& what) {
+  device.plugin->check(device.plugin->api().event_synchronize(event), device.id + ": " + what);
+}
+
+void synchronize_stream(const DeviceRecord& device, hxrt_stream* stream, const std::string& what) {
+  device.plugin->check(device.plugin->api().stream_synchronize(stream), device.id + ": " + what);
+}
+
+SupportAnswer query_support(const DeviceRecord& device, const hxrt_node_desc* node) {
+  char message[256] = {0};
+  hxrt_query_op_support_args args{};
+  args.struct_size = sizeof(args);
+  args.device = device.handle;
+  args.node = node;
+  args.reason_message = message;
+  args.reason_message_capacity = sizeof(message);
+  hxrt_plugin_status* status = device.plugin->api().query_op_support(&args);
+  SupportAnswer answer;
+  if (status != nullptr) {
+    // A failing query is treated as "not supported" with the plugin's message.
+    const auto& api = device.plugin->api();
+    answer.message = std::string("query failed: ") + api.status_get_message(status);
+    api.status_destroy(status);
+    return answer;
+  }
+  answer.supported = args.supported != 0;
+  answer.reason = args.reason;
+  answer.message = message;
+  answer.estimated_ns = args.estimated_ns;
+  if (answer.supported && !(std::isfinite(answer.estimated_ns) && answer.estimated_ns > 0))
+    answer.estimated_ns = 1e6;  // a broken estimate must not win placement by accident
+  return answer;
+}
+
+}  // namespace hxrt::host

@@ -1,0 +1,57 @@
+// RAII owners for plugin objects and the few calls the host makes on them.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "plugin.hpp"
+
+namespace hxrt::host {
+
+struct BufferDeleter {
+  const hxrt_plugin_api* api;
+  void operator()(hxrt_buffer* b) const { if (b) api->buffer_destroy(b); }
+};
+struct StreamDeleter {
+  const hxrt_plugin_api* api;
+  void operator()(hxrt_stream* s) const { if (s) api->stream_destroy(s); }
+};
+struct EventDeleter {
+  const hxrt_plugin_api* api;
+  void operator()(hxrt_event* e) const { if (e) api->event_destroy(e); }
+};
+struct ExecutableDeleter {
+  const hxrt_plugin_api* api;
+  void operator()(hxrt_executable* x) const { if (x) api->executable_destroy(x); }
+};
+
+using BufferPtr = std::unique_ptr<hxrt_buffer, BufferDeleter>;
+using StreamPtr = std::unique_ptr<hxrt_stream, StreamDeleter>;
+using EventPtr = std::unique_ptr<hxrt_event, EventDeleter>;
+using ExecutablePtr = std::unique_ptr<hxrt_executable, ExecutableDeleter>;
+
+BufferPtr allocate_buffer(const DeviceRecord& device, uint64_t size_bytes,
+                          hxrt_memory_kind kind = HXRT_MEMORY_DEVICE);
+StreamPtr create_stream(const DeviceRecord& device);
+EventPtr create_event(const DeviceRecord& device);
+ExecutablePtr compile(const DeviceRecord& device, const hxrt_graph_desc* graph, const std::string& what);
+
+void copy_to_device(const DeviceRecord& device, hxrt_stream* stream, const void* src, hxrt_buffer* dst,
+                    uint64_t size_bytes);
+void copy_to_host(const DeviceRecord& device, hxrt_stream* stream, hxrt_buffer* src, void* dst, uint64_t size_bytes);
+void copy_on_device(const DeviceRecord& device, hxrt_stream* stream, hxrt_buffer* src, hxrt_buffer* dst,
+                    uint64_t size_bytes);
+void record_event(const DeviceRecord& device, hxrt_event* event, hxrt_stream* stream);
+void wait_event(const DeviceRecord& device, hxrt_stream* stream, hxrt_event* event);
+void synchronize_event(const DeviceRecord& device, hxrt_event* event, const std::string& what);
+void synchronize_stream(const DeviceRecord& device, hxrt_stream* stream, const std::string& what);
+
+struct SupportAnswer {
+  bool supported = false;
+  hxrt_support_reason reason = HXRT_UNSUPPORTED_OTHER;
+  std::string message;
+  double estimated_ns = 0;
+};
+SupportAnswer query_support(const DeviceRecord& device, const hxrt_node_desc* node);
+
+}  // namespace hxrt::host

@@ -1,0 +1,46 @@
+// Placement: which device runs each node. The session asks a Placer; the
+// cost-driven scheduler plugs in behind the same interface.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "device_objects.hpp"
+#include "graph/ir.hpp"
+
+namespace hxrt::host {
+
+// What every device answered for every node: support[node][device].
+struct SupportTable {
+  std::vector<std::vector<SupportAnswer>> support;
+};
+
+struct Placement {
+  std::vector<int> device_of_node;  // index into the session's device list
+};
+
+class Placer {
+ public:
+  virtual ~Placer() = default;
+  virtual Placement place(const Graph& graph, const std::vector<DeviceRecord*>& devices,
+                          const SupportTable& table) = 0;
+};
+
+// Every node on the highest-priority device that supports it: GPUs, then
+// FPGAs and other accelerators, then CPUs; ties keep discovery order.
+class PriorityPlacer final : public Placer {
+ public:
+  Placement place(const Graph& graph, const std::vector<DeviceRecord*>& devices, const SupportTable& table) override;
+};
+
+int device_priority(hxrt_device_kind kind);  // larger runs first
+
+// Queries every device for every node.
+SupportTable query_support_table(const Graph& graph, const std::vector<DeviceRecord*>& devices);
+
+// The error for a node no device supports: names the node, op and each device's reason.
+Error unsupported_node_error(const Graph& graph, int node, const std::vector<DeviceRecord*>& devices,
+                             const SupportTable& table);
+
+}  // namespace hxrt::host

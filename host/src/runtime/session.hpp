@@ -1,0 +1,57 @@
+// A session: one imported, shape-inferred, placed and compiled model.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "environment.hpp"
+#include "executor.hpp"
+#include "graph/ir.hpp"
+#include "placement.hpp"
+
+namespace hxrt::host {
+
+enum class Objective { kLatency, kThroughput };
+
+struct SessionConfig {
+  std::vector<std::string> allowed_devices;  // ids ("cpu:0") or plugin names ("cpu"); empty = all
+  Objective objective = Objective::kLatency;
+  std::map<std::string, Shape> input_shapes;  // for symbolic input dims
+  std::shared_ptr<Placer> placer;             // default: PriorityPlacer
+};
+
+struct NodePlacement {
+  std::string node_name;
+  std::string op_type;
+  std::string device_id;
+  double estimated_ns = 0;
+};
+
+class Session {
+ public:
+  Session(Environment& environment, const void* model_bytes, size_t model_size, const SessionConfig& config);
+  ~Session();
+
+  const Graph& graph() const { return graph_; }
+  const std::vector<DeviceRecord*>& devices() const { return devices_; }
+  const std::vector<NodePlacement>& placements() const { return placements_; }
+
+  // Inputs and outputs by name, validated against the static signature.
+  void run(const std::map<std::string, const void*>& inputs, const std::map<std::string, void*>& outputs);
+  // Positional form: one entry per graph input / output (nullptr = output not wanted).
+  void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
+
+ private:
+  std::vector<DeviceRecord*> select_devices(const SessionConfig& config) const;
+  std::vector<std::shared_ptr<const HostTensor>> fold(const Graph& graph, const Node& node);
+
+  Environment& environment_;
+  std::vector<DeviceRecord*> devices_;
+  Graph graph_;
+  std::vector<NodePlacement> placements_;
+  std::unique_ptr<Executor> executor_;
+};
+
+}  // namespace hxrt::host
