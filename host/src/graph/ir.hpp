@@ -71,6 +71,11 @@ struct Node {
   std::vector<int64_t> get_ints(const std::string& attribute_name, std::vector<int64_t> fallback = {}) const;
 };
 
+// A shape the model declares, whose dims may be unknown (dim_param or
+// missing: nullopt).
+using PartialShape = std::vector<std::optional<int64_t>>;
+std::string partial_shape_to_string(const PartialShape& shape);  // "[?,3,224,224]"
+
 struct Graph {
   std::string name;
   std::vector<Value> values;
@@ -79,6 +84,11 @@ struct Graph {
   std::vector<int> outputs;
   std::map<std::string, int64_t> opset_imports;  // domain -> version
   int64_t ir_version = 0;
+  // Shapes the model declares for values (graph inputs, value_info, graph
+  // outputs), possibly with unknown dims; set by import. set_input_shapes
+  // checks overrides against them; shape inference uses fully static ones
+  // for ops it has no shape function for.
+  std::map<int, PartialShape> declared_shapes;
 
   int find_value(const std::string& value_name) const;  // -1 if absent
   int add_value(Value value);
