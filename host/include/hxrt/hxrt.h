@@ -96,6 +96,8 @@ typedef struct hxrt_device_info {
   double peak_flops_f32;
   double memory_bandwidth_bytes_per_s;
   int32_t host_addressable;
+  /* The plugin's transfer model for this device (R6.1). */
+  hxrt_transfer_costs transfer_costs;
 } hxrt_device_info;
 
 HXRT_API size_t hxrt_environment_device_count(const hxrt_environment* environment);

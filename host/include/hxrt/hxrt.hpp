@@ -43,6 +43,7 @@ struct DeviceInfo {
   double peak_flops_f32;
   double memory_bandwidth_bytes_per_s;
   bool host_addressable;
+  hxrt_transfer_costs transfer_costs;
 };
 
 struct PluginInfo {
@@ -82,7 +83,8 @@ class Environment {
       info.struct_size = sizeof(info);
       check(hxrt_environment_get_device(get(), i, &info));
       list.push_back({info.id, info.name, info.vendor, info.plugin_name, info.kind, info.memory_bytes,
-                      info.peak_flops_f32, info.memory_bandwidth_bytes_per_s, info.host_addressable != 0});
+                      info.peak_flops_f32, info.memory_bandwidth_bytes_per_s, info.host_addressable != 0,
+                      info.transfer_costs});
     }
     return list;
   }

@@ -242,6 +242,7 @@ hxrt_status* hxrt_environment_get_device(const hxrt_environment* environment, si
     full.peak_flops_f32 = d.peak_flops_f32;
     full.memory_bandwidth_bytes_per_s = d.memory_bandwidth_bytes_per_s;
     full.host_addressable = d.host_addressable ? 1 : 0;
+    full.transfer_costs = d.transfer_costs;
     write_versioned(info, full);
   });
 }

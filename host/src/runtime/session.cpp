@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "abi_views.hpp"
+#include "constant_folding.hpp"
 #include "graph/onnx_import.hpp"
 #include "graph/shape_inference.hpp"
 
@@ -15,7 +16,7 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
     : environment_(environment), devices_(select_devices(config)) {
   graph_ = import_onnx_model(model_bytes, model_size);
   set_input_shapes(graph_, config.input_shapes);
-  infer_shapes(graph_, [this](const Graph& g, const Node& n) { return fold(g, n); });
+  infer_shapes(graph_, [this](const Graph& g, const Node& n) { return fold_on_devices(devices_, g, n); });
 
   SupportTable table = query_support_table(graph_, devices_);
   std::shared_ptr<Placer> placer = config.placer ? config.placer : std::make_shared<PriorityPlacer>();
@@ -59,52 +60,6 @@ std::vector<DeviceRecord*> Session::select_devices(const SessionConfig& config) 
                 "no devices are available: no plugin with devices was loaded" + (reasons.empty() ? "" : ":" + reasons));
   }
   return chosen;
-}
-
-// Constant folding runs the node on a device (CPU-type ones first), so the
-// host needs no kernels of its own.
-std::vector<std::shared_ptr<const HostTensor>> Session::fold(const Graph& graph, const Node& node) {
-  std::vector<DeviceRecord*> order = devices_;
-  std::stable_sort(order.begin(), order.end(), [](const DeviceRecord* a, const DeviceRecord* b) {
-    return (a->kind == HXRT_DEVICE_KIND_CPU) > (b->kind == HXRT_DEVICE_KIND_CPU);
-  });
-  int node_index = static_cast<int>(&node - graph.nodes.data());
-  SubgraphView view(graph, {node_index}, /*all_outputs=*/true);
-  NodeView query(graph, node);
-  for (DeviceRecord* device : order) {
-    if (!query_support(*device, query.desc()).supported) continue;
-    ExecutablePtr executable = compile(*device, view.desc(), "constant folding of '" + node.name + "'");
-    std::vector<BufferPtr> buffers;
-    std::vector<hxrt_buffer*> raw;
-    std::vector<std::shared_ptr<HostTensor>> results;
-    for (int v : view.output_values()) {
-      auto tensor = std::make_shared<HostTensor>();
-      tensor->dtype = graph.values[v].dtype;
-      tensor->shape = *graph.values[v].shape;
-      tensor->bytes.resize(static_cast<size_t>(tensor->numel()) * dtype_size(tensor->dtype));
-      buffers.push_back(allocate_buffer(*device, tensor->bytes.size()));
-      raw.push_back(buffers.back().get());
-      results.push_back(std::move(tensor));
-    }
-    StreamPtr stream = create_stream(*device);
-    hxrt_executable_execute_args args{};
-    args.struct_size = sizeof(args);
-    args.executable = executable.get();
-    args.stream = stream.get();
-    args.num_outputs = raw.size();
-    args.output_buffers = raw.data();
-    device->plugin->check(device->plugin->api().executable_execute(&args), "constant folding of '" + node.name + "'");
-    for (size_t i = 0; i < raw.size(); ++i)
-      copy_to_host(*device, stream.get(), raw[i], results[i]->bytes.data(), results[i]->bytes.size());
-    synchronize_stream(*device, stream.get(), "constant folding of '" + node.name + "'");
-    // Map results back onto the node's output slots (omitted outputs stay null).
-    std::vector<std::shared_ptr<const HostTensor>> by_slot(node.outputs.size());
-    size_t next = 0;
-    for (size_t slot = 0; slot < node.outputs.size(); ++slot)
-      if (node.outputs[slot] >= 0) by_slot[slot] = results[next++];
-    return by_slot;
-  }
-  return {};  // no device can fold it: it stays a runtime node
 }
 
 void Session::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs) {

@@ -45,7 +45,6 @@ class Session {
 
  private:
   std::vector<DeviceRecord*> select_devices(const SessionConfig& config) const;
-  std::vector<std::shared_ptr<const HostTensor>> fold(const Graph& graph, const Node& node);
 
   Environment& environment_;
   std::vector<DeviceRecord*> devices_;

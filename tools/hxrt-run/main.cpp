@@ -1,0 +1,261 @@
+// hxrt-run: runs an ONNX model through libhxrt.
+//
+//   hxrt-run MODEL [--test-data DIR|FILE] [--rtol R --atol A] [--devices cpu,vulkan:0]
+//            [--seed N] [--iterations N --warmup N] [--placement] [--input-shape name=1,3,224,224]
+//
+// --test-data takes the ONNX backend-test layout (DIR/input_N.pb, DIR/output_N.pb)
+// or an expected-output file (light models: MODEL_output_0.pb), with inputs then
+// drawn from --seed. Exits 1 when any output differs beyond tolerance.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "graph/tensor_proto.hpp"
+#include "hxrt/hxrt.hpp"
+
+namespace fs = std::filesystem;
+using hxrt::host::HostTensor;
+
+namespace {
+
+size_t element_size(hxrt_dtype dtype) { return hxrt::host::dtype_size(dtype); }
+
+HostTensor random_tensor(const hxrt::ValueInfo& info, std::mt19937& rng) {
+  HostTensor t;
+  t.dtype = info.dtype;
+  t.shape = info.dims;
+  size_t n = static_cast<size_t>(t.numel());
+  t.bytes.resize(n * element_size(info.dtype));
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  for (size_t i = 0; i < n; ++i) {
+    switch (info.dtype) {
+      case HXRT_DTYPE_FLOAT32: t.data<float>()[i] = uniform(rng); break;
+      case HXRT_DTYPE_FLOAT64: t.data<double>()[i] = uniform(rng); break;
+      case HXRT_DTYPE_INT64: t.data<int64_t>()[i] = static_cast<int64_t>(rng() % 16); break;
+      case HXRT_DTYPE_INT32: t.data<int32_t>()[i] = static_cast<int32_t>(rng() % 16); break;
+      case HXRT_DTYPE_BOOL: t.data<uint8_t>()[i] = static_cast<uint8_t>(rng() % 2); break;
+      default: std::memset(t.bytes.data() + i * element_size(info.dtype), 0, element_size(info.dtype));
+    }
+  }
+  return t;
+}
+
+double as_double(const HostTensor& t, size_t i) {
+  switch (t.dtype) {
+    case HXRT_DTYPE_FLOAT32: return t.data<float>()[i];
+    case HXRT_DTYPE_FLOAT64: return t.data<double>()[i];
+    case HXRT_DTYPE_INT64: return static_cast<double>(t.data<int64_t>()[i]);
+    case HXRT_DTYPE_INT32: return t.data<int32_t>()[i];
+    case HXRT_DTYPE_INT16: return t.data<int16_t>()[i];
+    case HXRT_DTYPE_INT8: return t.data<int8_t>()[i];
+    case HXRT_DTYPE_UINT8: case HXRT_DTYPE_BOOL: return t.data<uint8_t>()[i];
+    case HXRT_DTYPE_UINT16: return t.data<uint16_t>()[i];
+    case HXRT_DTYPE_UINT32: return t.data<uint32_t>()[i];
+    case HXRT_DTYPE_UINT64: return static_cast<double>(t.data<uint64_t>()[i]);
+    default: return std::nan("");
+  }
+}
+
+struct Comparison {
+  double max_abs = 0, max_rel = 0;
+  size_t mismatches = 0;
+  std::string problem;  // shape/dtype mismatch
+};
+
+Comparison compare(const HostTensor& actual, const HostTensor& expected, double rtol, double atol) {
+  Comparison c;
+  if (actual.shape != expected.shape) {
+    c.problem = "shape " + hxrt::host::shape_to_string(actual.shape) + " vs expected " +
+                hxrt::host::shape_to_string(expected.shape);
+    return c;
+  }
+  if (actual.dtype != expected.dtype) {
+    c.problem = std::string("dtype ") + hxrt::host::dtype_name(actual.dtype) + " vs expected " +
+                hxrt::host::dtype_name(expected.dtype);
+    return c;
+  }
+  for (size_t i = 0; i < static_cast<size_t>(actual.numel()); ++i) {
+    double a = as_double(actual, i), e = as_double(expected, i);
+    if (std::isnan(a) && std::isnan(e)) continue;
+    if (std::isinf(e) && a == e) continue;
+    double abs_err = std::fabs(a - e);
+    double rel_err = abs_err / std::max(std::fabs(e), 1e-30);
+    if (std::isnan(abs_err)) abs_err = rel_err = INFINITY;
+    c.max_abs = std::max(c.max_abs, abs_err);
+    if (abs_err > atol) c.max_rel = std::max(c.max_rel, rel_err);
+    if (abs_err > atol + rtol * std::fabs(e)) ++c.mismatches;
+  }
+  return c;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::stringstream stream(text);
+  std::string part;
+  while (std::getline(stream, part, separator))
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hxrt-run: run an ONNX model with hxrt"};
+  std::string model, test_data, devices, plugin_path, json_path;
+  std::vector<std::string> input_shapes;
+  double rtol = 1e-3, atol = 1e-5;
+  unsigned seed = 1;
+  int iterations = 1, warmup = 0;
+  bool show_placement = false, verbose = false;
+  app.add_option("model", model, "ONNX model file")->required();
+  app.add_option("--test-data", test_data, "backend-test folder (input_N.pb/output_N.pb) or expected output .pb");
+  app.add_option("--rtol", rtol, "relative tolerance")->capture_default_str();
+  app.add_option("--atol", atol, "absolute tolerance")->capture_default_str();
+  app.add_option("--devices", devices, "comma-separated device ids or plugin names (default: all)");
+  app.add_option("--plugin-path", plugin_path, "extra plugin files or folders, ':'-separated");
+  app.add_option("--seed", seed, "seed for random inputs")->capture_default_str();
+  app.add_option("--iterations", iterations, "timed runs")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--warmup", warmup, "untimed runs before timing")->capture_default_str();
+  app.add_option("--input-shape", input_shapes, "NAME=D0,D1,... for symbolic input dims");
+  app.add_flag("--placement", show_placement, "print which device runs each node");
+  app.add_option("--json", json_path, "write results as JSON to this file");
+  app.add_flag("-v,--verbose", verbose, "log informational messages");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    hxrt_environment_options env_options{};
+    env_options.struct_size = sizeof(env_options);
+    env_options.plugin_path = plugin_path.empty() ? nullptr : plugin_path.c_str();
+    env_options.log_level = verbose ? HXRT_LOG_INFO : HXRT_LOG_WARNING;
+    hxrt::Environment env(&env_options);
+
+    std::vector<std::string> device_list = split(devices, ',');
+    std::vector<const char*> device_ptrs;
+    for (auto& d : device_list) device_ptrs.push_back(d.c_str());
+    std::vector<std::string> shape_names;
+    std::vector<std::vector<int64_t>> shape_dims;
+    for (const auto& spec : input_shapes) {
+      auto eq = spec.find('=');
+      if (eq == std::string::npos) throw std::invalid_argument("--input-shape expects NAME=D0,D1,...: " + spec);
+      shape_names.push_back(spec.substr(0, eq));
+      shape_dims.emplace_back();
+      for (const auto& d : split(spec.substr(eq + 1), ',')) shape_dims.back().push_back(std::stoll(d));
+    }
+    std::vector<hxrt_tensor> shape_tensors(shape_names.size());
+    std::vector<const hxrt_tensor*> shape_ptrs;
+    for (size_t i = 0; i < shape_names.size(); ++i) {
+      shape_tensors[i] = {sizeof(hxrt_tensor), shape_names[i].c_str(), HXRT_DTYPE_UNDEFINED, shape_dims[i].size(),
+                          shape_dims[i].data(), nullptr, 0};
+      shape_ptrs.push_back(&shape_tensors[i]);
+    }
+    hxrt_session_options options{};
+    options.struct_size = sizeof(options);
+    options.allowed_devices = device_ptrs.data();
+    options.num_allowed_devices = device_ptrs.size();
+    options.input_shapes = shape_ptrs.data();
+    options.num_input_shapes = shape_ptrs.size();
+
+    auto load_start = std::chrono::steady_clock::now();
+    hxrt::Session session(env, model, &options);
+    double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
+    auto inputs = session.inputs();
+    auto outputs = session.outputs();
+
+    if (show_placement) {
+      std::cout << "placement:\n";
+      for (const auto& p : session.placement())
+        std::cout << "  " << p.node_name << " (" << p.op_type << ") -> " << p.device_id << "  est " << p.estimated_ns / 1e3
+                  << " us\n";
+    }
+
+    // Inputs: from test data where given, else random from the seed.
+    std::vector<HostTensor> input_data;
+    std::vector<HostTensor> expected;
+    std::mt19937 rng(seed);
+    bool backend_layout = !test_data.empty() && fs::is_directory(test_data);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      fs::path file = fs::path(test_data) / ("input_" + std::to_string(i) + ".pb");
+      if (backend_layout && fs::exists(file)) input_data.push_back(hxrt::host::load_tensor_proto_file(file.string()));
+      else input_data.push_back(random_tensor(inputs[i], rng));
+    }
+    if (backend_layout) {
+      for (size_t i = 0;; ++i) {
+        fs::path file = fs::path(test_data) / ("output_" + std::to_string(i) + ".pb");
+        if (!fs::exists(file)) break;
+        expected.push_back(hxrt::host::load_tensor_proto_file(file.string()));
+      }
+    } else if (!test_data.empty()) {
+      expected.push_back(hxrt::host::load_tensor_proto_file(test_data));
+    }
+
+    std::vector<hxrt::TensorRef> in_refs, out_refs;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      in_refs.emplace_back(inputs[i].name, input_data[i].bytes.data(), input_data[i].bytes.size());
+    std::vector<HostTensor> results(outputs.size());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      results[i].dtype = outputs[i].dtype;
+      results[i].shape = outputs[i].dims;
+      results[i].bytes.resize(static_cast<size_t>(results[i].numel()) * element_size(outputs[i].dtype));
+      out_refs.emplace_back(outputs[i].name, results[i].bytes.data(), results[i].bytes.size());
+    }
+
+    for (int i = 0; i < warmup; ++i) session.run(in_refs, out_refs);
+    std::vector<double> latencies;
+    for (int i = 0; i < iterations; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      session.run(in_refs, out_refs);
+      latencies.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::vector<double> sorted = latencies;
+    std::sort(sorted.begin(), sorted.end());
+    auto percentile = [&](double p) {
+      double pos = p * static_cast<double>(sorted.size() - 1);
+      size_t lo = static_cast<size_t>(pos);
+      size_t hi = std::min(lo + 1, sorted.size() - 1);
+      return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
+    };
+    double mean = 0;
+    for (double l : latencies) mean += l / static_cast<double>(latencies.size());
+    std::cout << "model: " << model << "\nsession creation: " << load_ms << " ms\n";
+    std::cout << "latency over " << iterations << " run(s): min " << sorted.front() << " ms, median " << percentile(0.5)
+              << " ms, mean " << mean << " ms, p90 " << percentile(0.9) << " ms\n";
+
+    nlohmann::json report{{"model", model},
+                          {"session_creation_ms", load_ms},
+                          {"iterations", iterations},
+                          {"min_ms", sorted.front()},
+                          {"median_ms", percentile(0.5)},
+                          {"mean_ms", mean},
+                          {"p90_ms", percentile(0.9)}};
+    int exit_code = 0;
+    if (!test_data.empty()) {
+      if (expected.size() > outputs.size()) {
+        std::cout << "FAIL: test data has " << expected.size() << " outputs, the model " << outputs.size() << "\n";
+        exit_code = 1;
+      }
+      for (size_t i = 0; i < std::min(expected.size(), outputs.size()); ++i) {
+        Comparison c = compare(results[i], expected[i], rtol, atol);
+        bool ok = c.problem.empty() && c.mismatches == 0;
+        std::cout << (ok ? "PASS " : "FAIL ") << "output " << i << " '" << outputs[i].name << "': ";
+        if (!c.problem.empty()) std::cout << c.problem << "\n";
+        else
+          std::cout << "max abs err " << c.max_abs << ", max rel err " << c.max_rel << ", " << c.mismatches
+                    << " element(s) beyond rtol " << rtol << " atol " << atol << "\n";
+        report["outputs"].push_back({{"name", outputs[i].name}, {"max_abs_error", c.max_abs},
+                                     {"max_rel_error", c.max_rel}, {"mismatches", c.mismatches}, {"pass", ok}});
+        if (!ok) exit_code = 1;
+      }
+    }
+    if (!json_path.empty()) std::ofstream(json_path) << report.dump(2) << "\n";
+    return exit_code;
+  } catch (const std::exception& e) {
+    std::cerr << "hxrt-run: " << e.what() << "\n";
+    return 2;
+  }
+}
