@@ -1194,6 +1194,29 @@ void set_input_shapes(Graph& graph, const std::map<std::string, Shape>& shapes) 
   }
 }
 
+void bind_input_constants(Graph& graph, const std::map<std::string, HostTensor>& values) {
+  for (const auto& [name, tensor] : values) {
+    auto it = std::find_if(graph.inputs.begin(), graph.inputs.end(),
+                           [&](int id) { return graph.values[static_cast<size_t>(id)].name == name; });
+    if (it == graph.inputs.end()) {
+      throw Error{HXRT_STATUS_INVALID_ARGUMENT, fmt::format("'{}' is not a runtime input of the graph", name)};
+    }
+    Value& v = graph.values[static_cast<size_t>(*it)];
+    if (v.dtype != tensor.dtype) {
+      throw Error{HXRT_STATUS_INVALID_ARGUMENT, fmt::format("value given for input '{}' is {}, the input is {}", name,
+                                                            dtype_name(tensor.dtype), dtype_name(v.dtype))};
+    }
+    if (tensor.bytes.size() != static_cast<size_t>(tensor.numel()) * dtype_size(tensor.dtype)) {
+      throw Error{HXRT_STATUS_INVALID_ARGUMENT,
+                  fmt::format("value given for input '{}' has {} bytes for shape {}", name, tensor.bytes.size(),
+                              shape_to_string(tensor.shape))};
+    }
+    set_input_shapes(graph, {{name, tensor.shape}});
+    v.constant = std::make_shared<const HostTensor>(tensor);
+    graph.inputs.erase(it);
+  }
+}
+
 void infer_node_shapes(Graph& graph, size_t node_index) {
   const Node& node = graph.nodes.at(node_index);
   Ctx c(graph, node);

@@ -24,6 +24,12 @@ using ConstantFolder =
 // that is static. Errors: INVALID_ARGUMENT naming the input.
 void set_input_shapes(Graph& graph, const std::map<std::string, Shape>& shapes);
 
+// Turns runtime graph inputs into compile-time constants with the given
+// values (their data then determines shapes, e.g. a Reshape's shape fed as a
+// graph input); they are removed from graph.inputs. Errors: INVALID_ARGUMENT
+// when a name is not a runtime input or the value's dtype differs.
+void bind_input_constants(Graph& graph, const std::map<std::string, HostTensor>& values);
+
 // Walks the nodes in (topological) order and sets every node output's dtype
 // and static shape. Shape and Size outputs become constants directly, and so
 // do data-preserving ops (Identity, Reshape, Flatten, Squeeze, Unsqueeze) of
