@@ -51,8 +51,9 @@ TEST(GraphBackendModels, LightModelsInferOutputShapes) {
   const auto root = shared_data_dir();
   const fs::path dir = root ? *root / "onnx-light/onnx/backend/test/data/light" : fs::path();
   if (!root || !fs::is_directory(dir)) {
-    GTEST_SKIP() << "ONNX light models not found: set HXRT_SHARED_DATA to the shared data folder (looked for '"
-                 << dir.string() << "')";
+    GTEST_SKIP() << "ONNX light models not found: set HXRT_SHARED_DATA (environment or CMake) to the shared data "
+                    "folder (" << (root ? "looked for '" + dir.string() + "'" : std::string("unset or not a folder"))
+                 << ")";
   }
   int models = 0;
   for (const fs::path& p : sorted_entries(dir)) {
@@ -130,8 +131,9 @@ TEST(GraphBackendModels, NodeTestsOutputShapesMatch) {
   const auto root = shared_data_dir();
   const fs::path dir = root ? *root / "onnx-node/onnx/backend/test/data/node" : fs::path();
   if (!root || !fs::is_directory(dir)) {
-    GTEST_SKIP() << "ONNX node tests not found: set HXRT_SHARED_DATA to the shared data folder (looked for '"
-                 << dir.string() << "')";
+    GTEST_SKIP() << "ONNX node tests not found: set HXRT_SHARED_DATA (environment or CMake) to the shared data "
+                    "folder (" << (root ? "looked for '" + dir.string() + "'" : std::string("unset or not a folder"))
+                 << ")";
   }
   int total = 0, matched = 0, skipped_folding = 0, newer_ir = 0, bound_inputs = 0;
   std::map<std::string, std::string> unsupported;  // test -> reason (UNIMPLEMENTED at import)

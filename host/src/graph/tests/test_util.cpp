@@ -9,6 +9,9 @@ namespace hxrt::host::test {
 
 std::optional<std::filesystem::path> shared_data_dir() {
   const char* env = std::getenv("HXRT_SHARED_DATA");
+#ifdef HXRT_GRAPH_TESTS_SHARED_DATA
+  if (!env || !*env) env = HXRT_GRAPH_TESTS_SHARED_DATA;  // the CMake setting
+#endif
   if (!env || !*env) return std::nullopt;
   std::error_code ec;
   if (!std::filesystem::is_directory(env, ec)) return std::nullopt;

@@ -15,7 +15,8 @@
 
 namespace hxrt::host::test {
 
-// $HXRT_SHARED_DATA, or nullopt when unset or not a folder.
+// $HXRT_SHARED_DATA (else the CMake HXRT_SHARED_DATA the tests were built
+// with), or nullopt when unset or not a folder.
 std::optional<std::filesystem::path> shared_data_dir();
 
 // Evaluates ConstantOfShape only (what light models need for their weights).
