@@ -130,8 +130,13 @@ class Ctx {
   bool has_out(size_t i) const { return i < n.outputs.size() && n.outputs[i] >= 0; }
   void set(size_t i, hxrt_dtype dtype, Shape shape) const {
     if (!has_out(i)) return;
+    int64_t numel = 1;
     for (int64_t d : shape) {
       if (d < 0) invalid(fmt::format("output {} would have a negative dimension: {}", i, shape_to_string(shape)));
+      if (d > 0 && numel > (int64_t{1} << 48) / d) {
+        invalid(fmt::format("output {} would have too many elements: {}", i, shape_to_string(shape)));
+      }
+      numel *= d;
     }
     Value& v = g.values[static_cast<size_t>(n.outputs[i])];
     v.dtype = dtype;
@@ -1000,6 +1005,7 @@ void range_op(Ctx& c) {
   if (start.size() != 1 || limit.size() != 1 || delta.size() != 1) c.invalid("start, limit and delta must be scalars");
   if (delta[0] == 0) c.invalid("delta must not be 0");
   const double n = std::ceil((limit[0] - start[0]) / delta[0]);
+  if (!(n < 1e15)) c.invalid("the range has too many elements");
   c.set(0, c.dtype(0), {std::max<int64_t>(0, static_cast<int64_t>(n))});
 }
 

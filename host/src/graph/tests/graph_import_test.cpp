@@ -380,3 +380,26 @@ TEST(GraphImportMalformed, IrVersion) {
   m.proto().clear_ir_version();
   expect_error([&] { m.import(); }, HXRT_STATUS_INVALID_ARGUMENT, "no ir_version");
 }
+
+TEST(GraphImportMalformed, CorruptedBytesNeverCrash) {
+  // Flip bytes of a valid model: import and shape inference either succeed
+  // or throw hxrt::host::Error; nothing else escapes.
+  const std::string full = conv_model().bytes();
+  std::mt19937 rng(99);
+  int imported = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::string bytes = full;
+    const int flips = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < flips; ++k) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+    try {
+      Graph g = import_onnx_model(bytes.data(), bytes.size());
+      ++imported;
+      infer_shapes(g, fold_shape_ops);
+    } catch (const Error& e) {
+      EXPECT_FALSE(e.message().empty());
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "trial " << trial << ": non-hxrt exception: " << e.what();
+    }
+  }
+  EXPECT_GT(imported, 0);
+}

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include "common/error.hpp"
@@ -386,4 +387,69 @@ TEST(ShapeInference, CastAndUnsqueezeSqueeze) {
                       set_attr(n, "axes", std::vector<int64_t>{0});
                     }); },
                HXRT_STATUS_INVALID_ARGUMENT, "cannot squeeze axis 0");
+}
+
+TEST(ShapeInference, RandomNodesGiveErrorsNotCrashes) {
+  // Random input shapes and attribute values for every op with a shape
+  // function: inference either succeeds or throws hxrt::host::Error.
+  const std::vector<std::string> ops = {
+      "Add", "Less", "Where", "PRelu", "Sum", "Relu", "Softmax", "Dropout", "BatchNormalization",
+      "LayerNormalization", "Cast", "CastLike", "MatMul", "Gemm", "Conv", "ConvTranspose", "MaxPool", "AveragePool",
+      "GlobalAveragePool", "ReduceMean", "ReduceSum", "ArgMax", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
+      "Transpose", "Concat", "Split", "Slice", "Gather", "GatherElements", "Expand", "Tile", "Pad", "Resize",
+      "Upsample", "Shape", "Size", "ConstantOfShape", "Range", "TopK", "DepthToSpace", "SpaceToDepth"};
+  const std::vector<std::string> int_attrs = {"axis", "keepdims", "group", "num_outputs", "transA", "transB",
+                                              "ceil_mode", "blocksize", "start", "end", "allowzero", "to", "k",
+                                              "noop_with_empty_axes"};
+  const std::vector<std::string> ints_attrs = {"axes", "perm", "kernel_shape", "strides", "pads", "dilations",
+                                               "split", "starts", "ends", "output_shape", "output_padding", "shape"};
+  std::mt19937 rng(7);
+  auto rnd = [&](int lo, int hi) { return lo + static_cast<int>(rng() % static_cast<unsigned>(hi - lo + 1)); };
+  int ok = 0, errors = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    const std::string& op = ops[rng() % ops.size()];
+    const int64_t opset = std::vector<int64_t>{1, 6, 7, 9, 10, 11, 13, 18, 19}[rng() % 9];
+    ModelBuilder m(opset);
+    std::vector<std::string> inputs;
+    const int n_in = rnd(1, 5);
+    for (int i = 0; i < n_in; ++i) {
+      const std::string name = "i" + std::to_string(i);
+      if (rnd(0, 3) == 0) {  // a small int64 constant (shape-like)
+        const int len = rnd(0, 5);
+        std::vector<int64_t> v;
+        for (int k = 0; k < len; ++k) v.push_back(rnd(-3, 6));
+        m.init_int64(name, {len}, v);
+      } else {
+        std::vector<int64_t> dims;
+        const int rank = rnd(0, 5);
+        for (int k = 0; k < rank; ++k) dims.push_back(rnd(0, 6));
+        m.input(name, F, dims);
+      }
+      inputs.push_back(rnd(0, 8) == 0 ? std::string() : name);
+    }
+    std::vector<std::string> outputs;
+    const int n_out = rnd(1, 3);
+    for (int o = 0; o < n_out; ++o) outputs.push_back("o" + std::to_string(o));
+    auto& node = m.node(op, inputs, outputs, "fuzz");
+    for (int a = rnd(0, 4); a > 0; --a) {
+      if (rnd(0, 1)) {
+        set_attr(node, int_attrs[rng() % int_attrs.size()], int64_t{rnd(-4, 6)});
+      } else {
+        std::vector<int64_t> v;
+        for (int k = rnd(0, 6); k > 0; --k) v.push_back(rnd(-4, 6));
+        set_attr(node, ints_attrs[rng() % ints_attrs.size()], v);
+      }
+    }
+    for (auto& o : outputs) m.output(o);
+    try {
+      Graph g = m.import();
+      infer_shapes(g, fold_constant_of_shape);
+      ++ok;
+    } catch (const Error&) {
+      ++errors;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << op << " (opset " << opset << "): non-hxrt exception: " << e.what();
+    }
+  }
+  std::printf("[ fuzz  ] %d nodes inferred, %d rejected with Error\n", ok, errors);
 }
