@@ -28,6 +28,8 @@ function(hxrt_add_gtest target)
   add_executable(${target} ${ARGN})
   target_link_libraries(${target} PRIVATE GTest::gtest GTest::gtest_main)
   hxrt_set_warnings(${target})
-  gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60
-    PROPERTIES ENVIRONMENT "HXRT_PLUGIN_DIR=${HXRT_PLUGIN_OUTPUT_DIR};HXRT_SHARED_DATA=${HXRT_SHARED_DATA}")
+  # Defaults compiled in; HXRT_PLUGIN_DIR / HXRT_SHARED_DATA in the environment override them.
+  target_compile_definitions(${target} PRIVATE
+    HXRT_TEST_PLUGIN_DIR="${HXRT_PLUGIN_OUTPUT_DIR}" HXRT_TEST_SHARED_DATA="${HXRT_SHARED_DATA}")
+  gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 1200)
 endfunction()

@@ -24,6 +24,6 @@ Graph import_onnx_file(const std::string& path);  // NOT_FOUND when unreadable
 Graph import_onnx_proto(const onnx::ModelProto& model);
 
 // The highest ModelProto.ir_version accepted.
-inline constexpr int64_t kMaxOnnxIrVersion = 10;
+inline constexpr int64_t kMaxOnnxIrVersion = 13;
 
 }  // namespace hxrt::host

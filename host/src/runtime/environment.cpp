@@ -48,7 +48,13 @@ std::string Environment::install_plugin_directory() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&Environment::install_plugin_directory), &info) == 0 || info.dli_fname == nullptr)
     return {};
-  return (fs::path(info.dli_fname).parent_path() / "hxrt" / "plugins").string();
+  // libhxrt lives in <libdir>; a tool that links the runtime statically lives in <prefix>/bin.
+  fs::path here = fs::path(info.dli_fname).parent_path();
+  for (const fs::path& candidate : {here / "hxrt" / "plugins", here / ".." / "lib" / "hxrt" / "plugins"}) {
+    std::error_code ec;
+    if (fs::is_directory(candidate, ec)) return fs::weakly_canonical(candidate, ec).string();
+  }
+  return {};
 }
 
 Environment::Environment(const EnvironmentConfig& config)

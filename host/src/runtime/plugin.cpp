@@ -1,5 +1,7 @@
 #include "plugin.hpp"
 
+#include <dlfcn.h>
+
 #include <cstring>
 #include <fmt/format.h>
 
@@ -21,7 +23,14 @@ Plugin::Plugin(const std::string& path, const Logger& logger,
   boost::system::error_code ec;
   // rtld_local keeps each plugin's symbols (e.g. two copies of oneDNN) apart.
   library_.load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-  if (ec) throw Error(HXRT_STATUS_UNAVAILABLE, fmt::format("{}: cannot load library: {}", path, ec.message()));
+  if (ec) {
+    // Boost's error code loses the loader's reason (missing file, bad ELF,
+    // unresolved symbol); ask the loader once more for it.
+    std::string reason = ec.message();
+    if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) dlclose(handle);
+    else if (const char* why = dlerror()) reason = why;
+    throw Error(HXRT_STATUS_UNAVAILABLE, fmt::format("{}: cannot load library: {}", path, reason));
+  }
   if (!library_.has(HXRT_PLUGIN_ENTRY_SYMBOL))
     throw Error(HXRT_STATUS_NOT_FOUND,
                 fmt::format("{}: not an hxrt plugin: symbol '{}' is not exported", path, HXRT_PLUGIN_ENTRY_SYMBOL));

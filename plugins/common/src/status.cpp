@@ -4,11 +4,16 @@
 
 namespace hxrt::plugin {
 
+namespace {
+// Returned when a status itself cannot be allocated: NULL would read as OK (R3.2).
+hxrt_plugin_status out_of_memory_status{HXRT_STATUS_RESOURCE_EXHAUSTED, "out of host memory"};
+}  // namespace
+
 hxrt_plugin_status* make_status(hxrt_status_code code, std::string message) noexcept {
   try {
     return new hxrt_plugin_status{code, std::move(message)};
   } catch (...) {
-    return nullptr;
+    return &out_of_memory_status;
   }
 }
 
@@ -28,7 +33,9 @@ const char* status_get_message(const hxrt_plugin_status* status) {
   return status == nullptr ? "" : status->message.c_str();
 }
 
-void status_destroy(hxrt_plugin_status* status) { delete status; }
+void status_destroy(hxrt_plugin_status* status) {
+  if (status != &out_of_memory_status) delete status;
+}
 
 void copy_to_buffer(const std::string& text, char* buffer, size_t capacity) noexcept {
   if (buffer == nullptr || capacity == 0) return;

@@ -31,8 +31,8 @@ class PluginError : public std::exception {
   std::string message_;
 };
 
-// Returns a new status, or nullptr if even that allocation fails (the host
-// then sees OK, which is why callers only make statuses for real errors).
+// Returns a new status; when even that allocation fails, a static
+// RESOURCE_EXHAUSTED status that status_destroy leaves alone.
 hxrt_plugin_status* make_status(hxrt_status_code code, std::string message) noexcept;
 
 // Throws PluginError(INVALID_ARGUMENT) naming `what` when `pointer` is null.

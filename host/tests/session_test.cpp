@@ -1,0 +1,214 @@
+// Sessions end to end through the public API and, for placement across two
+// plugins, through the runtime with a forced placement.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "graph/onnx_proto.hpp"
+#include "hxrt/hxrt.hpp"
+#include "session.hpp"
+
+namespace {
+
+std::string plugin_dir() {
+  const char* dir = std::getenv("HXRT_PLUGIN_DIR");
+  return dir ? dir : HXRT_TEST_PLUGIN_DIR;
+}
+
+hxrt::Environment make_environment() {
+  static std::string path = plugin_dir() + "/libhxrt_cpu.so:" + plugin_dir() + "/libhxrt_template.so";
+  hxrt_environment_options options{};
+  options.struct_size = sizeof(options);
+  options.plugin_path = path.c_str();
+  options.only_plugin_path = 1;
+  options.log_level = HXRT_LOG_ERROR;
+  return hxrt::Environment(&options);
+}
+
+void add_input(onnx::GraphProto* g, const std::string& name, std::vector<int64_t> dims) {
+  auto* v = g->add_input();
+  v->set_name(name);
+  auto* t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(onnx::TensorProto::FLOAT);
+  for (auto d : dims) t->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+void add_node(onnx::GraphProto* g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+  auto* n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(op + "_" + out[0]);
+  for (auto& i : in) n->add_input(i);
+  for (auto& o : out) n->add_output(o);
+}
+
+// y = Relu(MatMul(a, b) + c) with a [4,8], b [8,5], c [5].
+std::string mlp_model(const std::string& activation = "Relu") {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  auto* g = m.mutable_graph();
+  g->set_name("mlp");
+  add_input(g, "a", {4, 8});
+  add_input(g, "b", {8, 5});
+  add_input(g, "c", {5});
+  add_node(g, "MatMul", {"a", "b"}, {"ab"});
+  add_node(g, "Add", {"ab", "c"}, {"abc"});
+  add_node(g, activation, {"abc"}, {"y"});
+  auto* y = g->add_output();
+  y->set_name("y");
+  y->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  return m.SerializeAsString();
+}
+
+std::vector<float> random_values(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> v(n);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+std::vector<double> mlp_reference(const std::vector<float>& a, const std::vector<float>& b, const std::vector<float>& c) {
+  std::vector<double> y(20);
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 5; ++j) {
+      double s = c[j];
+      for (int k = 0; k < 8; ++k) s += double(a[i * 8 + k]) * b[k * 5 + j];
+      y[i * 5 + j] = s > 0 ? s : 0;
+    }
+  return y;
+}
+
+}  // namespace
+
+TEST(Session, RunsAModelAndMatchesAReference) {
+  auto env = make_environment();
+  std::string model = mlp_model();
+  hxrt::Session session(env, model.data(), model.size());
+  auto a = random_values(32, 1), b = random_values(40, 2), c = random_values(5, 3);
+  std::vector<float> y(20, -99.0f);
+  session.run({{"a", a}, {"b", b}, {"c", c}}, {{"y", y}});
+  auto ref = mlp_reference(a, b, c);
+  for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], ref[i], 1e-5) << i;
+  auto outputs = session.outputs();
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_EQ(outputs[0].dims, (std::vector<int64_t>{4, 5}));
+}
+
+TEST(Session, ManyThreadsShareASession) {
+  auto env = make_environment();
+  std::string model = mlp_model();
+  hxrt::Session session(env, model.data(), model.size());
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < 20; ++r) {
+        auto a = random_values(32, 10 + t * 100 + r), b = random_values(40, 2), c = random_values(5, 3);
+        std::vector<float> y(20);
+        session.run({{"a", a}, {"b", b}, {"c", c}}, {{"y", y}});
+        auto ref = mlp_reference(a, b, c);
+        for (size_t i = 0; i < y.size(); ++i)
+          if (std::fabs(y[i] - ref[i]) > 1e-5) ++failures;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(Session, MalformedModelGivesAClearError) {
+  auto env = make_environment();
+  std::string garbage = "\x08\x96\x01 definitely not a protobuf model \xff\xff";
+  try {
+    hxrt::Session session(env, garbage.data(), garbage.size());
+    FAIL() << "garbage must not load";
+  } catch (const hxrt::Error& e) {
+    EXPECT_NE(e.code(), HXRT_STATUS_OK);
+    EXPECT_FALSE(std::string(e.what()).empty());
+  }
+}
+
+TEST(Session, UnsupportedOpNamesTheNodeAndEachDevicesReason) {
+  auto env = make_environment();
+  std::string model = mlp_model("NotARealOp");
+  try {
+    hxrt::Session session(env, model.data(), model.size());
+    FAIL() << "an unknown op must be refused";
+  } catch (const hxrt::Error& e) {
+    std::string message = e.what();
+    EXPECT_EQ(e.code(), HXRT_STATUS_UNIMPLEMENTED) << message;
+    EXPECT_NE(message.find("NotARealOp"), std::string::npos) << message;
+  }
+}
+
+TEST(Session, WrongInputShapeIsRejectedBeforeAnyDeviceWork) {
+  auto env = make_environment();
+  std::string model = mlp_model();
+  hxrt::Session session(env, model.data(), model.size());
+  std::vector<float> a(31), b(40), c(5), y(20);
+  try {
+    session.run({{"a", a}, {"b", b}, {"c", c}}, {{"y", y}});
+    FAIL() << "a too-small input must be refused";
+  } catch (const hxrt::Error& e) {
+    EXPECT_EQ(e.code(), HXRT_STATUS_INVALID_ARGUMENT) << e.what();
+  }
+}
+
+TEST(Session, UnknownDeviceIsRefused) {
+  auto env = make_environment();
+  std::string model = mlp_model();
+  const char* wanted[] = {"gpu:7"};
+  hxrt_session_options options{};
+  options.struct_size = sizeof(options);
+  options.allowed_devices = wanted;
+  options.num_allowed_devices = 1;
+  try {
+    hxrt::Session session(env, model.data(), model.size(), &options);
+    FAIL();
+  } catch (const hxrt::Error& e) {
+    EXPECT_EQ(e.code(), HXRT_STATUS_NOT_FOUND) << e.what();
+  }
+}
+
+// Alternates nodes between the CPU plugin and the template plugin, so every
+// edge crosses plugins through host staging.
+class AlternatingPlacer final : public hxrt::host::Placer {
+ public:
+  hxrt::host::Placement place(const hxrt::host::Graph& graph, const std::vector<hxrt::host::DeviceRecord*>& devices,
+                              const hxrt::host::SupportTable& table) override {
+    hxrt::host::Placement p;
+    for (size_t n = 0; n < graph.nodes.size(); ++n) {
+      int want = static_cast<int>((n + 1) % devices.size());
+      if (!table.support[n][want].supported) want = 0;
+      p.device_of_node.push_back(want);
+    }
+    return p;
+  }
+};
+
+TEST(Session, ValuesCrossPluginsCorrectly) {
+  hxrt::host::EnvironmentConfig config;
+  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so", plugin_dir() + "/libhxrt_template.so"};
+  config.only_plugin_paths = true;
+  config.log_level = HXRT_LOG_ERROR;
+  hxrt::host::Environment env(config);
+  ASSERT_EQ(env.devices().size(), 2u);
+  hxrt::host::SessionConfig session_config;
+  session_config.placer = std::make_shared<AlternatingPlacer>();
+  std::string model = mlp_model();
+  hxrt::host::Session session(env, model.data(), model.size(), session_config);
+  std::set<std::string> used;
+  for (const auto& p : session.placements()) used.insert(p.device_id);
+  EXPECT_EQ(used.size(), 2u) << "the test needs both plugins in use";
+  for (int r = 0; r < 3; ++r) {
+    auto a = random_values(32, 7 + r), b = random_values(40, 8), c = random_values(5, 9);
+    std::vector<float> y(20);
+    session.run(std::vector<const void*>{a.data(), b.data(), c.data()}, std::vector<void*>{y.data()});
+    auto ref = mlp_reference(a, b, c);
+    for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], ref[i], 1e-5) << i;
+  }
+}
