@@ -30,8 +30,8 @@ memory::desc strided_md(const dims& d, const dims& strides, memory::data_type dt
 
 std::string op_name(const NodeReader& node) { return std::string(node.op_type()); }
 
-void require_f32(const NodeReader& node) {
-  for (size_t i = 0; i < node.num_inputs(); ++i) {
+void require_f32(const NodeReader& node, size_t num_data_inputs) {
+  for (size_t i = 0; i < node.num_inputs() && i < num_data_inputs; ++i) {
     if (!node.has_input(i)) continue;
     hxrt_dtype dt = node.input(i).dtype;
     if (dt != HXRT_DTYPE_FLOAT32)

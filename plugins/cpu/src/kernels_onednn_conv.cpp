@@ -392,7 +392,8 @@ std::unique_ptr<Kernel> make_pool(const NodeReader& node, bool is_max) {
   auto alg = is_max ? dnnl::algorithm::pooling_max
                     : (include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                    : dnnl::algorithm::pooling_avg_exclude_padding);
-  dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, any_md(xs), any_md(ys), sp.strides,
+  // Pooling needs a defined source layout; plain in, plain out.
+  dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, plain_md(xs), plain_md(ys), sp.strides,
                                       kernel, sp.onednn_dilations(), sp.pad_l, sp.pad_r);
   dnnl::pooling_v2_forward::primitive_desc pd(desc, make_attr(), engine());
   auto k = std::make_unique<PrimitiveKernel>(dnnl::pooling_v2_forward(pd), pd.scratchpad_desc());
@@ -412,7 +413,7 @@ std::unique_ptr<Kernel> make_global_pool(const NodeReader& node, bool is_max) {
     throw Unsupported(HXRT_UNSUPPORTED_SHAPE, op_name(node) + ": unexpected output shape");
   size_t sd = kernel.size();
   auto alg = is_max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
-  dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, any_md(xs), any_md(ys_full),
+  dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, plain_md(xs), plain_md(ys_full),
                                       dims(sd, 1), kernel, dims(sd, 0), dims(sd, 0), dims(sd, 0));
   dnnl::pooling_v2_forward::primitive_desc pd(desc, make_attr(), engine());
   auto k = std::make_unique<PrimitiveKernel>(dnnl::pooling_v2_forward(pd), pd.scratchpad_desc());

@@ -191,7 +191,7 @@ std::unique_ptr<Kernel> make_concat(const NodeReader& node) {
 // ---------------------------------------------------------------------------
 
 std::unique_ptr<Kernel> make_reduce(const NodeReader& node, dnnl::algorithm alg, int axes_input_opset) {
-  require_f32(node);
+  require_f32(node, 1);
   Shape xs = shape_of(node.input(0)), ys = shape_of(node.output(0));
   auto rank = static_cast<int64_t>(xs.size());
   bool keepdims = node.get_int("keepdims", 1) != 0;

@@ -10,6 +10,7 @@
 
 #include <dnnl.hpp>
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -30,8 +31,9 @@ memory::desc plain_md(const Shape& shape, memory::data_type dt = memory::data_ty
 memory::desc strided_md(const dims& d, const dims& strides, memory::data_type dt = memory::data_type::f32);
 dims row_major_strides(const dims& d);
 
-// Throws Unsupported(DTYPE) unless every present input and output is float32.
-void require_f32(const NodeReader& node);
+// Throws Unsupported(DTYPE) unless every present output and the first
+// `num_data_inputs` present inputs are float32 (later inputs: axes and such).
+void require_f32(const NodeReader& node, size_t num_data_inputs = static_cast<size_t>(-1));
 // Throws Unsupported(SHAPE) when a tensor has rank outside [lo, hi].
 void require_rank(const Shape& shape, size_t lo, size_t hi, const char* what);
 
