@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "graph/onnx_import.hpp"
 #include "graph/tensor_proto.hpp"
 #include "hxrt/hxrt.hpp"
 
@@ -161,6 +162,30 @@ int main(int argc, char** argv) {
     options.input_shapes = shape_ptrs.data();
     options.num_input_shapes = shape_ptrs.size();
 
+    // Backend-test inputs are offered as values too: those that set shapes
+    // (a Reshape's shape fed as an input, say) become constants.
+    std::vector<HostTensor> given_inputs;
+    std::vector<std::string> given_names;
+    bool backend_layout = !test_data.empty() && fs::is_directory(test_data);
+    if (backend_layout) {
+      hxrt::host::Graph graph = hxrt::host::import_onnx_file(model);
+      for (size_t i = 0; i < graph.inputs.size(); ++i) {
+        fs::path file = fs::path(test_data) / ("input_" + std::to_string(i) + ".pb");
+        if (!fs::exists(file)) break;
+        given_inputs.push_back(hxrt::host::load_tensor_proto_file(file.string()));
+        given_names.push_back(graph.values[graph.inputs[i]].name);
+      }
+    }
+    std::vector<hxrt_tensor> value_tensors(given_inputs.size());
+    std::vector<const hxrt_tensor*> value_ptrs;
+    for (size_t i = 0; i < given_inputs.size(); ++i) {
+      value_tensors[i] = {sizeof(hxrt_tensor), given_names[i].c_str(), given_inputs[i].dtype, given_inputs[i].shape.size(),
+                          given_inputs[i].shape.data(), given_inputs[i].bytes.data(), given_inputs[i].bytes.size()};
+      value_ptrs.push_back(&value_tensors[i]);
+    }
+    options.input_values = value_ptrs.data();
+    options.num_input_values = value_ptrs.size();
+
     auto load_start = std::chrono::steady_clock::now();
     hxrt::Session session(env, model, &options);
     double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
@@ -178,11 +203,10 @@ int main(int argc, char** argv) {
     std::vector<HostTensor> input_data;
     std::vector<HostTensor> expected;
     std::mt19937 rng(seed);
-    bool backend_layout = !test_data.empty() && fs::is_directory(test_data);
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      fs::path file = fs::path(test_data) / ("input_" + std::to_string(i) + ".pb");
-      if (backend_layout && fs::exists(file)) input_data.push_back(hxrt::host::load_tensor_proto_file(file.string()));
-      else input_data.push_back(random_tensor(inputs[i], rng));
+    for (const auto& info : inputs) {
+      auto given = std::find(given_names.begin(), given_names.end(), info.name);
+      if (given != given_names.end()) input_data.push_back(given_inputs[static_cast<size_t>(given - given_names.begin())]);
+      else input_data.push_back(random_tensor(info, rng));
     }
     if (backend_layout) {
       for (size_t i = 0;; ++i) {

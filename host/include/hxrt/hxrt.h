@@ -135,6 +135,12 @@ typedef struct hxrt_session_options {
   /* Shapes for inputs whose dims are symbolic in the model (data ignored). */
   const hxrt_tensor* const* input_shapes;
   size_t num_input_shapes;
+  /* Values for inputs that determine shapes (a Reshape's shape, Slice's
+   * starts, Resize's sizes, reduction axes, ... fed as graph inputs). The
+   * session turns those into constants, so they leave the run signature;
+   * values given for any other input are ignored. */
+  const hxrt_tensor* const* input_values;
+  size_t num_input_values;
 } hxrt_session_options;
 
 typedef struct hxrt_session hxrt_session;

@@ -93,6 +93,19 @@ hxrt::host::SessionConfig session_config(const hxrt_session_options* options) {
     require(t->rank == 0 || t->dims != nullptr, "input_shapes entry has rank but no dims");
     config.input_shapes[t->name] = hxrt::host::Shape(t->dims, t->dims + t->rank);
   }
+  if (options->struct_size >= offsetof(hxrt_session_options, num_input_values) + sizeof(size_t)) {
+    for (size_t i = 0; i < options->num_input_values; ++i) {
+      const hxrt_tensor* t = options->input_values[i];
+      require(t != nullptr && t->name != nullptr, "input_values entries need a name");
+      hxrt::host::HostTensor value;
+      value.dtype = t->dtype;
+      value.shape = hxrt::host::Shape(t->dims, t->dims + t->rank);
+      size_t bytes = static_cast<size_t>(value.numel()) * hxrt::host::dtype_size(t->dtype);
+      require(t->size_bytes >= bytes && (bytes == 0 || t->data != nullptr), "input_values entry is too small");
+      value.bytes.assign(static_cast<const uint8_t*>(t->data), static_cast<const uint8_t*>(t->data) + bytes);
+      config.input_values[t->name] = std::move(value);
+    }
+  }
   return config;
 }
 

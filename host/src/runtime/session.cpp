@@ -16,6 +16,12 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
     : environment_(environment), devices_(select_devices(config)) {
   graph_ = import_onnx_model(model_bytes, model_size);
   set_input_shapes(graph_, config.input_shapes);
+  std::map<std::string, HostTensor> bound;
+  for (const auto& name : shape_determining_inputs(graph_)) {
+    auto it = config.input_values.find(name);
+    if (it != config.input_values.end()) bound.emplace(name, it->second);
+  }
+  if (!bound.empty()) bind_input_constants(graph_, bound);
   infer_shapes(graph_, [this](const Graph& g, const Node& n) { return fold_on_devices(devices_, g, n); });
 
   SupportTable table = query_support_table(graph_, devices_);
@@ -30,6 +36,31 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
 }
 
 Session::~Session() = default;
+
+std::vector<std::string> shape_determining_inputs(const Graph& graph) {
+  // op -> input slots whose values the op's output shape (or kernel) needs at compile time.
+  static const std::map<std::string, std::vector<size_t>> slots = {
+      {"Reshape", {1}},      {"Expand", {1}},         {"Tile", {1}},        {"Slice", {1, 2, 3, 4}},
+      {"Pad", {1, 3}},       {"Resize", {1, 2, 3}},   {"Upsample", {1}},    {"Split", {1}},
+      {"Squeeze", {1}},      {"Unsqueeze", {1}},      {"ReduceMean", {1}},  {"ReduceSum", {1}},
+      {"ReduceMax", {1}},    {"ReduceMin", {1}},      {"ReduceProd", {1}},  {"ReduceL1", {1}},
+      {"ReduceL2", {1}},     {"ReduceLogSum", {1}},   {"ReduceLogSumExp", {1}}, {"ReduceSumSquare", {1}},
+      {"ConstantOfShape", {0}}, {"Range", {0, 1, 2}}, {"TopK", {1}},        {"OneHot", {1}}};
+  std::set<int> runtime_inputs(graph.inputs.begin(), graph.inputs.end());
+  std::vector<std::string> names;
+  for (const Node& node : graph.nodes) {
+    auto it = slots.find(node.op_type);
+    if (it == slots.end() || !(node.domain.empty() || node.domain == "ai.onnx")) continue;
+    for (size_t slot : it->second) {
+      if (slot >= node.inputs.size()) continue;
+      int v = node.inputs[slot];
+      if (v >= 0 && runtime_inputs.count(v) &&
+          std::find(names.begin(), names.end(), graph.values[v].name) == names.end())
+        names.push_back(graph.values[v].name);
+    }
+  }
+  return names;
+}
 
 std::vector<DeviceRecord*> Session::select_devices(const SessionConfig& config) const {
   std::vector<DeviceRecord*> chosen;
@@ -70,15 +101,17 @@ void Session::run(const std::vector<const void*>& inputs, const std::vector<void
 
 void Session::run(const std::map<std::string, const void*>& inputs, const std::map<std::string, void*>& outputs) {
   std::vector<const void*> in(graph_.inputs.size(), nullptr);
+  std::vector<bool> given(graph_.inputs.size(), false);  // empty tensors may have no data pointer
   std::vector<void*> out(graph_.outputs.size(), nullptr);
   for (const auto& [name, data] : inputs) {
     auto it = std::find_if(graph_.inputs.begin(), graph_.inputs.end(),
                            [&](int v) { return graph_.values[v].name == name; });
     if (it == graph_.inputs.end()) throw Error(HXRT_STATUS_INVALID_ARGUMENT, "run: the model has no input '" + name + "'");
     in[static_cast<size_t>(it - graph_.inputs.begin())] = data;
+    given[static_cast<size_t>(it - graph_.inputs.begin())] = true;
   }
   for (size_t i = 0; i < in.size(); ++i)
-    if (in[i] == nullptr)
+    if (!given[i])
       throw Error(HXRT_STATUS_INVALID_ARGUMENT, "run: input '" + graph_.values[graph_.inputs[i]].name + "' is missing");
   for (const auto& [name, data] : outputs) {
     auto it = std::find_if(graph_.outputs.begin(), graph_.outputs.end(),

@@ -19,6 +19,9 @@ struct SessionConfig {
   std::vector<std::string> allowed_devices;  // ids ("cpu:0") or plugin names ("cpu"); empty = all
   Objective objective = Objective::kLatency;
   std::map<std::string, Shape> input_shapes;  // for symbolic input dims
+  // Values for inputs; those consumed where an op needs a compile-time value
+  // (see shape_determining_inputs) become constants, the rest are ignored.
+  std::map<std::string, HostTensor> input_values;
   std::shared_ptr<Placer> placer;             // default: PriorityPlacer
 };
 
@@ -28,6 +31,11 @@ struct NodePlacement {
   std::string device_id;
   double estimated_ns = 0;
 };
+
+// Graph inputs consumed directly where an op needs a value at compile time
+// (Reshape's shape, Slice's starts/ends/axes/steps, Pad's pads, Resize's
+// scales/sizes, reduction and (Un)Squeeze axes, Split's sizes, ...).
+std::vector<std::string> shape_determining_inputs(const Graph& graph);
 
 class Session {
  public:
