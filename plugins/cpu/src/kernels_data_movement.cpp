@@ -357,34 +357,24 @@ std::unique_ptr<Kernel> tile_kernel(const NodeReader& node) {
 // Pad
 // ---------------------------------------------------------------------------
 
-std::unique_ptr<Kernel> pad_kernel(const NodeReader& node) {
-  TensorInfo x = node.input_info(0);
-  Shape out_shape = node.output_info(0).shape;
-  const int64_t rank = static_cast<int64_t>(x.shape.size());
-  std::string mode = node.get_string("mode", "constant");
-  if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
-    unsupported(HXRT_UNSUPPORTED_ATTRIBUTE, node, "mode '" + mode + "'");
-  std::vector<int64_t> pads;
-  double attr_value = 0.0;
-  if (node.opset() < 11) {
-    pads = node.get_ints(node.opset() < 2 ? "paddings" : "pads");
-    attr_value = node.get_float("value", 0.0f);
-  } else {
-    pads = constant_ints_input(node, 1, "pads");
-  }
-  std::vector<int64_t> axes;
-  if (node.has_input(3)) {
-    axes = constant_ints_input(node, 3, "axes");
-  } else {
+// Per-dimension source index of every output coordinate (-1: the constant value).
+using PadMaps = std::vector<std::vector<int64_t>>;
+
+PadMaps pad_maps(const Shape& in_shape, const Shape& out_shape, const std::string& mode, const std::vector<int64_t>& pads,
+                 std::vector<int64_t> axes) {
+  const int64_t rank = static_cast<int64_t>(in_shape.size());
+  if (axes.empty())
     for (int64_t i = 0; i < rank; ++i) axes.push_back(i);
-  }
-  if (pads.size() != 2 * axes.size()) unsupported(HXRT_UNSUPPORTED_ATTRIBUTE, node, "pads length mismatch");
+  if (pads.size() != 2 * axes.size()) throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, "Pad: pads length mismatch");
   std::vector<int64_t> begin(static_cast<size_t>(rank), 0);
-  for (size_t i = 0; i < axes.size(); ++i) begin[static_cast<size_t>(normalize_axis(node, axes[i], rank))] = pads[i];
-  // Per-dimension source index of every output coordinate; -1 = constant value.
-  std::vector<std::vector<int64_t>> map(static_cast<size_t>(rank));
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (a < 0 || a >= rank) throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, "Pad: axis out of range");
+    begin[static_cast<size_t>(a)] = pads[i];
+  }
+  PadMaps map(static_cast<size_t>(rank));
   for (size_t d = 0; d < static_cast<size_t>(rank); ++d) {
-    const int64_t n = x.shape[d];
+    const int64_t n = in_shape[d];
     for (int64_t o = 0; o < out_shape[d]; ++o) {
       int64_t i = o - begin[d];
       if (i < 0 || i >= n) {
@@ -403,6 +393,46 @@ std::unique_ptr<Kernel> pad_kernel(const NodeReader& node) {
         }
       }
       map[d].push_back(i);
+    }
+  }
+  return map;
+}
+
+std::unique_ptr<Kernel> pad_kernel(const NodeReader& node) {
+  TensorInfo x = node.input_info(0);
+  Shape out_shape = node.output_info(0).shape;
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  std::string mode = node.get_string("mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
+    unsupported(HXRT_UNSUPPORTED_ATTRIBUTE, node, "mode '" + mode + "'");
+  double attr_value = 0.0;
+  std::optional<PadMaps> fixed_map;
+  // pads (input 1) and axes (input 3) when they are only known at run time.
+  std::array<hxrt_dtype, 4> param_dtype{};
+  std::array<int64_t, 4> param_count{};
+  if (node.opset() < 11) {
+    attr_value = node.get_float("value", 0.0f);
+    try {
+      fixed_map = pad_maps(x.shape, out_shape, mode, node.get_ints(node.opset() < 2 ? "paddings" : "pads"), {});
+    } catch (const PluginError& e) {
+      unsupported(HXRT_UNSUPPORTED_ATTRIBUTE, node, e.what());
+    }
+  } else {
+    bool constant = node.input_info(1).constant.has_value() && (!node.has_input(3) || node.input_info(3).constant);
+    for (size_t i : {size_t{1}, size_t{3}})
+      if (node.has_input(i)) {
+        TensorInfo info = node.input_info(i);
+        if (info.dtype != HXRT_DTYPE_INT64 && info.dtype != HXRT_DTYPE_INT32) unsupported_dtype(node, info.dtype);
+        param_dtype[i] = info.dtype;
+        param_count[i] = info.numel();
+      }
+    if (constant) {
+      try {
+        fixed_map = pad_maps(x.shape, out_shape, mode, node.input_info(1).constant_ints(),
+                             node.has_input(3) ? node.input_info(3).constant_ints() : std::vector<int64_t>{});
+      } catch (const PluginError& e) {
+        unsupported(HXRT_UNSUPPORTED_ATTRIBUTE, node, e.what());
+      }
     }
   }
   const bool value_input = node.opset() >= 11 && node.has_input(2);
@@ -429,6 +459,14 @@ std::unique_ptr<Kernel> pad_kernel(const NodeReader& node) {
       }
       const int64_t inner = out_shape.back();
       const int64_t rows = total / inner;
+      PadMaps runtime_map;
+      if (!fixed_map) {
+        std::array<std::vector<int64_t>, 4> v;
+        for (size_t i : {size_t{1}, size_t{3}})
+          for (int64_t k = 0; k < param_count[i] && i < in.size() && in[i]; ++k) v[i].push_back(load_as_int64(in[i], param_dtype[i], k));
+        runtime_map = pad_maps(x.shape, out_shape, mode, v[1], v[3]);
+      }
+      const PadMaps& map = fixed_map ? *fixed_map : runtime_map;
       const auto& last = map.back();
       parallel_for(rows, total, [&](int64_t r) {
         int64_t rem = r, off = 0;
@@ -461,13 +499,23 @@ std::unique_ptr<Kernel> pad_kernel(const NodeReader& node) {
 std::unique_ptr<Kernel> resize_kernel(const NodeReader& node) {
   TensorInfo x = node.input_info(0);
   Shape out_shape = node.output_info(0).shape;
-  ResizeTaps taps = build_resize_taps(node, x.shape, out_shape);
+  ResizeSpec spec = parse_resize(node, x.shape, out_shape);
+  std::optional<ResizeTaps> taps;
+  if (!spec.needs_roi || spec.roi) taps = resize_taps(spec, spec.roi ? *spec.roi : std::vector<double>{});
   std::unique_ptr<Kernel> kernel;
   dispatch(node, x.dtype, Mask<kNumeric>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([taps, in_shape = x.shape, out_shape](const std::vector<const void*>& in,
-                                                                 const std::vector<void*>& out) {
-      resize_apply(taps, in_shape, out_shape, static_cast<const T*>(in[0]), static_cast<T*>(out[0]));
+    kernel = make_kernel([taps, spec](const std::vector<const void*>& in, const std::vector<void*>& out) {
+      const T* src = static_cast<const T*>(in[0]);
+      T* dst = static_cast<T*>(out[0]);
+      if (taps) {
+        resize_apply(*taps, spec.in_shape, spec.out_shape, src, dst);
+        return;
+      }
+      // roi known only now (tf_crop_and_resize with a runtime roi).
+      std::vector<double> roi;
+      for (int64_t i = 0; i < spec.roi_count; ++i) roi.push_back(load_as_double(in[1], spec.roi_dtype, i));
+      resize_apply(resize_taps(spec, roi), spec.in_shape, spec.out_shape, src, dst);
     });
   });
   return kernel;

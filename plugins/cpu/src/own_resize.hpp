@@ -2,6 +2,8 @@
 // reference implementation's coordinate mapping and coefficient rules.
 #pragma once
 
+#include <optional>
+
 #include "own_common.hpp"
 
 namespace hxrt::cpu::own {
@@ -77,7 +79,21 @@ inline std::vector<double> resize_coeffs(const std::string& mode, bool antialias
   return c;
 }
 
-inline ResizeTaps build_resize_taps(const NodeReader& node, const Shape& in_shape, const Shape& out_shape) {
+// Everything about a Resize node except the roi values, which may arrive at run time.
+struct ResizeSpec {
+  Shape in_shape, out_shape;
+  std::string mode, ctm, nearest_mode;
+  double A = -0.75, extrapolation = 0.0;
+  bool exclude_outside = false, antialias = false, legacy = false;
+  std::vector<int64_t> axes;
+  std::vector<double> scale;
+  bool needs_roi = false;               // tf_crop_and_resize
+  std::optional<std::vector<double>> roi;  // set when a compile-time constant
+  hxrt_dtype roi_dtype = HXRT_DTYPE_UNDEFINED;
+  int64_t roi_count = 0;
+};
+
+inline ResizeSpec parse_resize(const NodeReader& node, const Shape& in_shape, const Shape& out_shape) {
   const size_t rank = in_shape.size();
   if (out_shape.size() != rank) unsupported(HXRT_UNSUPPORTED_SHAPE, node, "rank mismatch");
   const bool legacy = node.opset() < 11;  // Resize-10 and Upsample
@@ -140,19 +156,53 @@ inline ResizeTaps build_resize_taps(const NodeReader& node, const Shape& in_shap
     }
   }
 
-  std::vector<double> roi_start(rank, 0.0), roi_end(rank, 1.0);
+  ResizeSpec spec;
+  spec.in_shape = in_shape;
+  spec.out_shape = out_shape;
+  spec.mode = mode;
+  spec.ctm = ctm;
+  spec.nearest_mode = nearest_mode;
+  spec.A = A;
+  spec.extrapolation = node.get_float("extrapolation_value", 0.0f);
+  spec.exclude_outside = exclude_outside;
+  spec.antialias = antialias;
+  spec.legacy = legacy;
+  spec.axes = axes;
+  spec.scale = scale;
   if (ctm == "tf_crop_and_resize") {
+    spec.needs_roi = true;
     if (!node.has_input(1)) unsupported(HXRT_UNSUPPORTED_ATTRIBUTE, node, "tf_crop_and_resize needs roi");
-    std::vector<double> roi = constant_doubles_input(node, 1, "roi");
-    if (roi.size() != 2 * axes.size()) unsupported(HXRT_UNSUPPORTED_ATTRIBUTE, node, "roi length mismatch");
-    for (size_t i = 0; i < axes.size(); ++i) {
-      roi_start[static_cast<size_t>(axes[i])] = roi[i];
-      roi_end[static_cast<size_t>(axes[i])] = roi[axes.size() + i];
+    TensorInfo roi = node.input_info(1);
+    if (roi.numel() != static_cast<int64_t>(2 * axes.size())) unsupported(HXRT_UNSUPPORTED_ATTRIBUTE, node, "roi length mismatch");
+    spec.roi_dtype = roi.dtype;
+    spec.roi_count = roi.numel();
+    if (roi.constant) spec.roi = constant_doubles_input(node, 1, "roi");
+  }
+  return spec;
+}
+
+// The per-axis taps of a Resize given its roi values (ignored unless tf_crop_and_resize).
+inline ResizeTaps resize_taps(const ResizeSpec& spec, const std::vector<double>& roi) {
+  const Shape& in_shape = spec.in_shape;
+  const Shape& out_shape = spec.out_shape;
+  const size_t rank = in_shape.size();
+  const std::string& mode = spec.mode;
+  const std::string& ctm = spec.ctm;
+  const std::string& nearest_mode = spec.nearest_mode;
+  const double A = spec.A;
+  const bool exclude_outside = spec.exclude_outside, antialias = spec.antialias, legacy = spec.legacy;
+  const std::vector<double>& scale = spec.scale;
+  std::vector<double> roi_start(rank, 0.0), roi_end(rank, 1.0);
+  if (spec.needs_roi) {
+    if (roi.size() != 2 * spec.axes.size()) throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, "Resize: roi length mismatch");
+    for (size_t i = 0; i < spec.axes.size(); ++i) {
+      roi_start[static_cast<size_t>(spec.axes[i])] = roi[i];
+      roi_end[static_cast<size_t>(spec.axes[i])] = roi[spec.axes.size() + i];
     }
   }
 
   ResizeTaps taps;
-  taps.extrapolation_value = node.get_float("extrapolation_value", 0.0f);
+  taps.extrapolation_value = spec.extrapolation;
   for (size_t d = 0; d < rank; ++d) {
     ResizeAxis ax;
     const int64_t in_w = in_shape[d];

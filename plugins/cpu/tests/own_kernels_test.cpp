@@ -979,7 +979,8 @@ std::string run_node_test(const std::filesystem::path& dir, bool use_own) {
     const PTensor& t = it->second;
     if (!well_formed(t)) return "SKIP: input dtype " + std::to_string(t.dtype) + " or non-tensor value";
     // Parameters (every input but the first) are compile-time constants, as after host folding.
-    if (k == 0)
+    const char* runtime = std::getenv("HXRT_OWN_NODE_RUNTIME");  // debugging: no constants at all
+    if (k == 0 || (runtime && *runtime))
       nb.input(static_cast<hxrt_dtype>(t.dtype), t.dims);
     else
       nb.input(static_cast<hxrt_dtype>(t.dtype), t.dims, t.raw.data(), t.raw.size());
