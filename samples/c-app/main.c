@@ -6,6 +6,7 @@
  * Uses only the public C API (hxrt/hxrt.h). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hxrt/hxrt.h"
 
@@ -46,7 +47,9 @@ int main(int argc, char** argv) {
   int failed = inputs == NULL || outputs == NULL || input_ptrs == NULL || output_ptrs == NULL;
 
   for (size_t i = 0; i < n_in && !failed; ++i) {
-    hxrt_value_info info = {sizeof(info)};
+    hxrt_value_info info;
+    memset(&info, 0, sizeof(info));
+    info.struct_size = sizeof(info);
     failed = report(hxrt_session_get_input(session, i, &info), "reading an input");
     if (failed) break;
     if (info.dtype != HXRT_DTYPE_FLOAT32) {
@@ -62,7 +65,9 @@ int main(int argc, char** argv) {
     failed = data == NULL;
   }
   for (size_t i = 0; i < n_out && !failed; ++i) {
-    hxrt_value_info info = {sizeof(info)};
+    hxrt_value_info info;
+    memset(&info, 0, sizeof(info));
+    info.struct_size = sizeof(info);
     failed = report(hxrt_session_get_output(session, i, &info), "reading an output");
     if (failed || info.dtype != HXRT_DTYPE_FLOAT32) {
       failed = 1;
@@ -85,7 +90,9 @@ int main(int argc, char** argv) {
   }
   size_t nodes = hxrt_session_node_count(session);
   for (size_t i = 0; i < nodes && i < 3 && !failed; ++i) {
-    hxrt_node_placement p = {sizeof(p)};
+    hxrt_node_placement p;
+    memset(&p, 0, sizeof(p));
+    p.struct_size = sizeof(p);
     if (hxrt_session_get_node_placement(session, i, &p) == NULL)
       printf("node %s (%s) runs on %s\n", p.node_name, p.op_type, p.device_id);
   }
