@@ -195,6 +195,12 @@ struct CompiledGraph {
   void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs) const;
 };
 
+// A valid, never written pointer for empty values (kernels treat NULL as "omitted").
+void* empty_storage() {
+  alignas(64) static uint8_t storage[64];
+  return storage;
+}
+
 void CompiledGraph::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs) const {
   // Intermediates are per execution, so concurrent runs never share them.
   void* arena = nullptr;
@@ -209,12 +215,13 @@ void CompiledGraph::run(const std::vector<const void*>& inputs, const std::vecto
     const Value& value = values[v];
     switch (value.source) {
       case Source::kInput: ptr[v] = const_cast<void*>(inputs[static_cast<size_t>(value.input_index)]); break;
-      case Source::kConstant: ptr[v] = value.constant->data(); break;
+      case Source::kConstant: ptr[v] = value.constant->empty() ? empty_storage() : value.constant->data(); break;
       case Source::kProduced:
         if (value.output_slot >= 0)
           ptr[v] = outputs[static_cast<size_t>(value.output_slot)];
         else
-          ptr[v] = static_cast<uint8_t*>(arena) + intermediate_offsets[static_cast<size_t>(value.intermediate)];
+          ptr[v] = value.bytes == 0 ? empty_storage()
+                                    : static_cast<uint8_t*>(arena) + intermediate_offsets[static_cast<size_t>(value.intermediate)];
         break;
       case Source::kNone: break;
     }
@@ -750,13 +757,15 @@ hxrt_plugin_status* executable_compile(hxrt_executable_compile_args* args) {
     for (size_t v = 0; v < g.num_values; ++v) {
       auto& value = compiled->values[v];
       const hxrt_tensor_desc& desc = *g.values[v];
-      if (value.source == CompiledGraph::Source::kNone && desc.constant_data != nullptr) {
+      // An empty constant may come without data.
+      if (value.source == CompiledGraph::Source::kNone && (desc.constant_data != nullptr || value.bytes == 0)) {
         if (desc.constant_size_bytes < value.bytes)
           throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, "constant value " + std::to_string(v) + " has " +
                                                               std::to_string(desc.constant_size_bytes) +
                                                               " bytes, expected " + std::to_string(value.bytes));
         auto bytes = static_cast<const uint8_t*>(desc.constant_data);
-        value.constant = std::make_shared<std::vector<uint8_t>>(bytes, bytes + value.bytes);
+        value.constant = bytes != nullptr ? std::make_shared<std::vector<uint8_t>>(bytes, bytes + value.bytes)
+                                          : std::make_shared<std::vector<uint8_t>>();
         value.source = CompiledGraph::Source::kConstant;
       }
     }
