@@ -13,8 +13,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev    # tests and benchmarks
   libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers  # Vulkan plugin, lavapipe
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd                # OpenCL plugin, PoCL
-  python3 nodejs npm                            # peer benchmark (onnxruntime-node)
+  python3
 )
+# Node.js runs the onnxruntime peer benchmark; a machine may already have its own build.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
