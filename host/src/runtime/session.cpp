@@ -23,6 +23,7 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
   }
   if (!bound.empty()) bind_input_constants(graph_, bound);
   infer_shapes(graph_, [this](const Graph& g, const Node& n) { return fold_on_devices(devices_, g, n); });
+  drop_folded_nodes();
 
   SupportTable table = query_support_table(graph_, devices_);
   std::shared_ptr<Placer> placer = config.placer ? config.placer : std::make_shared<PriorityPlacer>();
@@ -36,6 +37,22 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
 }
 
 Session::~Session() = default;
+
+// Nodes whose every output became a constant need not run again.
+void Session::drop_folded_nodes() {
+  std::vector<Node> kept;
+  for (Node& node : graph_.nodes) {
+    bool folded = true;
+    for (int v : node.outputs)
+      if (v >= 0 && !graph_.values[v].constant) folded = false;
+    if (!folded) kept.push_back(std::move(node));
+  }
+  graph_.nodes = std::move(kept);
+  for (auto& value : graph_.values) value.producer = -1;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n)
+    for (int v : graph_.nodes[n].outputs)
+      if (v >= 0) graph_.values[v].producer = static_cast<int>(n);
+}
 
 std::vector<std::string> shape_determining_inputs(const Graph& graph) {
   // op -> input slots whose values the op's output shape (or kernel) needs at compile time.

@@ -53,6 +53,7 @@ class Session {
 
  private:
   std::vector<DeviceRecord*> select_devices(const SessionConfig& config) const;
+  void drop_folded_nodes();
 
   Environment& environment_;
   std::vector<DeviceRecord*> devices_;
