@@ -18,6 +18,7 @@
 #include "graph/onnx_import.hpp"
 #include "graph/tensor_proto.hpp"
 #include "hxrt/hxrt.hpp"
+#include "tensor_check.hpp"
 
 namespace fs = std::filesystem;
 using hxrt::host::HostTensor;
@@ -36,38 +37,6 @@ hxrt::Environment& cpu_environment() {
                                           HXRT_LOG_ERROR, nullptr};
   static hxrt::Environment env(&options);
   return env;
-}
-
-double value_at(const HostTensor& t, size_t i) {
-  switch (t.dtype) {
-    case HXRT_DTYPE_FLOAT32: return t.data<float>()[i];
-    case HXRT_DTYPE_FLOAT64: return t.data<double>()[i];
-    case HXRT_DTYPE_INT64: return static_cast<double>(t.data<int64_t>()[i]);
-    case HXRT_DTYPE_INT32: return t.data<int32_t>()[i];
-    case HXRT_DTYPE_INT16: return t.data<int16_t>()[i];
-    case HXRT_DTYPE_INT8: return t.data<int8_t>()[i];
-    case HXRT_DTYPE_UINT8: case HXRT_DTYPE_BOOL: return t.data<uint8_t>()[i];
-    case HXRT_DTYPE_UINT16: case HXRT_DTYPE_FLOAT16: case HXRT_DTYPE_BFLOAT16: return t.data<uint16_t>()[i];
-    case HXRT_DTYPE_UINT32: return t.data<uint32_t>()[i];
-    case HXRT_DTYPE_UINT64: return static_cast<double>(t.data<uint64_t>()[i]);
-    default: return std::nan("");
-  }
-}
-
-// Empty when equal within rtol/atol (elementwise |a-e| <= atol + rtol*|e|).
-std::string compare(const HostTensor& actual, const HostTensor& expected, double rtol, double atol) {
-  if (actual.dtype != expected.dtype)
-    return std::string("dtype ") + hxrt::host::dtype_name(actual.dtype) + " vs " + hxrt::host::dtype_name(expected.dtype);
-  if (actual.shape != expected.shape)
-    return "shape " + hxrt::host::shape_to_string(actual.shape) + " vs " + hxrt::host::shape_to_string(expected.shape);
-  for (size_t i = 0; i < static_cast<size_t>(actual.numel()); ++i) {
-    double a = value_at(actual, i), e = value_at(expected, i);
-    if (std::isnan(a) && std::isnan(e)) continue;
-    if (a == e) continue;
-    if (!(std::fabs(a - e) <= atol + rtol * std::fabs(e)))
-      return "element " + std::to_string(i) + ": " + std::to_string(a) + " vs expected " + std::to_string(e);
-  }
-  return {};
 }
 
 // Runs `model` with `inputs` on the CPU plugin; returns "" or what went wrong.
@@ -98,17 +67,15 @@ std::string run_and_compare(const fs::path& model, std::vector<HostTensor> input
     for (const auto& info : session.inputs())
       for (size_t i = 0; i < names.size(); ++i)
         if (names[i] == info.name) in.emplace_back(info.name, inputs[i].bytes.data(), inputs[i].bytes.size());
-    std::vector<HostTensor> results(out_info.size());
+    std::vector<HostTensor> results;
     for (size_t i = 0; i < out_info.size(); ++i) {
-      results[i].dtype = out_info[i].dtype;
-      results[i].shape = out_info[i].dims;
-      results[i].bytes.resize(static_cast<size_t>(results[i].numel()) * hxrt::host::dtype_size(results[i].dtype));
+      results.push_back(hxrt::tools::make_tensor(out_info[i].dtype, out_info[i].dims));
       out.emplace_back(out_info[i].name, results[i].bytes.data(), results[i].bytes.size());
     }
     session.run(in, out);
     for (size_t i = 0; i < expected.size() && i < results.size(); ++i) {
-      std::string diff = compare(results[i], expected[i], rtol, atol);
-      if (!diff.empty()) return "output " + std::to_string(i) + " (" + out_info[i].name + "): " + diff;
+      auto diff = hxrt::tools::compare_tensors(results[i], expected[i], rtol, atol);
+      if (!diff.ok()) return "output " + std::to_string(i) + " (" + out_info[i].name + "): " + diff.problem;
     }
     return {};
   } catch (const std::exception& e) {
@@ -198,16 +165,7 @@ TEST(OnnxBackend, LightModels) {
     hxrt::Session probe(cpu_environment(), entry.path().string());
     std::vector<HostTensor> inputs;
     std::mt19937 rng(42);
-    std::uniform_real_distribution<float> u(-1, 1);
-    for (const auto& info : probe.inputs()) {
-      HostTensor t;
-      t.dtype = info.dtype;
-      t.shape = info.dims;
-      t.bytes.resize(static_cast<size_t>(t.numel()) * hxrt::host::dtype_size(t.dtype));
-      if (t.dtype == HXRT_DTYPE_FLOAT32)
-        for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-      inputs.push_back(std::move(t));
-    }
+    for (const auto& info : probe.inputs()) inputs.push_back(hxrt::tools::random_tensor(info.dtype, info.dims, rng));
     std::string failure = run_and_compare(entry.path(), inputs,
                                           {hxrt::host::load_tensor_proto_file(expected_file.string())}, 1e-3, 1e-5);
     EXPECT_EQ(failure, "") << entry.path().filename();

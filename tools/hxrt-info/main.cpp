@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "abi_views.hpp"
+#include "common/strings.hpp"
 #include "constant_folding.hpp"
 #include "environment.hpp"
 #include "graph/onnx_import.hpp"
@@ -146,12 +147,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     EnvironmentConfig config;
-    if (!plugin_path.empty()) {
-      std::stringstream stream(plugin_path);
-      std::string part;
-      while (std::getline(stream, part, ':'))
-        if (!part.empty()) config.plugin_paths.push_back(part);
-    }
+    config.plugin_paths = split_list(plugin_path, ':');
     config.log_level = verbose ? HXRT_LOG_INFO : HXRT_LOG_ERROR;
     Environment env(config);
     json info = environment_json(env);

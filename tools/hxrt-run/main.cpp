@@ -16,93 +16,18 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "common/strings.hpp"
 #include "graph/onnx_import.hpp"
 #include "graph/tensor_proto.hpp"
 #include "hxrt/hxrt.hpp"
+#include "tensor_check.hpp"
 
 namespace fs = std::filesystem;
 using hxrt::host::HostTensor;
+using hxrt::tools::compare_tensors;
+using hxrt::tools::TensorDiff;
 
 namespace {
-
-size_t element_size(hxrt_dtype dtype) { return hxrt::host::dtype_size(dtype); }
-
-HostTensor random_tensor(const hxrt::ValueInfo& info, std::mt19937& rng) {
-  HostTensor t;
-  t.dtype = info.dtype;
-  t.shape = info.dims;
-  size_t n = static_cast<size_t>(t.numel());
-  t.bytes.resize(n * element_size(info.dtype));
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  for (size_t i = 0; i < n; ++i) {
-    switch (info.dtype) {
-      case HXRT_DTYPE_FLOAT32: t.data<float>()[i] = uniform(rng); break;
-      case HXRT_DTYPE_FLOAT64: t.data<double>()[i] = uniform(rng); break;
-      case HXRT_DTYPE_INT64: t.data<int64_t>()[i] = static_cast<int64_t>(rng() % 16); break;
-      case HXRT_DTYPE_INT32: t.data<int32_t>()[i] = static_cast<int32_t>(rng() % 16); break;
-      case HXRT_DTYPE_BOOL: t.data<uint8_t>()[i] = static_cast<uint8_t>(rng() % 2); break;
-      default: std::memset(t.bytes.data() + i * element_size(info.dtype), 0, element_size(info.dtype));
-    }
-  }
-  return t;
-}
-
-double as_double(const HostTensor& t, size_t i) {
-  switch (t.dtype) {
-    case HXRT_DTYPE_FLOAT32: return t.data<float>()[i];
-    case HXRT_DTYPE_FLOAT64: return t.data<double>()[i];
-    case HXRT_DTYPE_INT64: return static_cast<double>(t.data<int64_t>()[i]);
-    case HXRT_DTYPE_INT32: return t.data<int32_t>()[i];
-    case HXRT_DTYPE_INT16: return t.data<int16_t>()[i];
-    case HXRT_DTYPE_INT8: return t.data<int8_t>()[i];
-    case HXRT_DTYPE_UINT8: case HXRT_DTYPE_BOOL: return t.data<uint8_t>()[i];
-    case HXRT_DTYPE_UINT16: return t.data<uint16_t>()[i];
-    case HXRT_DTYPE_UINT32: return t.data<uint32_t>()[i];
-    case HXRT_DTYPE_UINT64: return static_cast<double>(t.data<uint64_t>()[i]);
-    default: return std::nan("");
-  }
-}
-
-struct Comparison {
-  double max_abs = 0, max_rel = 0;
-  size_t mismatches = 0;
-  std::string problem;  // shape/dtype mismatch
-};
-
-Comparison compare(const HostTensor& actual, const HostTensor& expected, double rtol, double atol) {
-  Comparison c;
-  if (actual.shape != expected.shape) {
-    c.problem = "shape " + hxrt::host::shape_to_string(actual.shape) + " vs expected " +
-                hxrt::host::shape_to_string(expected.shape);
-    return c;
-  }
-  if (actual.dtype != expected.dtype) {
-    c.problem = std::string("dtype ") + hxrt::host::dtype_name(actual.dtype) + " vs expected " +
-                hxrt::host::dtype_name(expected.dtype);
-    return c;
-  }
-  for (size_t i = 0; i < static_cast<size_t>(actual.numel()); ++i) {
-    double a = as_double(actual, i), e = as_double(expected, i);
-    if (std::isnan(a) && std::isnan(e)) continue;
-    if (std::isinf(e) && a == e) continue;
-    double abs_err = std::fabs(a - e);
-    double rel_err = abs_err / std::max(std::fabs(e), 1e-30);
-    if (std::isnan(abs_err)) abs_err = rel_err = INFINITY;
-    c.max_abs = std::max(c.max_abs, abs_err);
-    if (abs_err > atol) c.max_rel = std::max(c.max_rel, rel_err);
-    if (abs_err > atol + rtol * std::fabs(e)) ++c.mismatches;
-  }
-  return c;
-}
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::stringstream stream(text);
-  std::string part;
-  while (std::getline(stream, part, separator))
-    if (!part.empty()) parts.push_back(part);
-  return parts;
-}
 
 }  // namespace
 
@@ -136,7 +61,7 @@ int main(int argc, char** argv) {
     env_options.log_level = verbose ? HXRT_LOG_INFO : HXRT_LOG_WARNING;
     hxrt::Environment env(&env_options);
 
-    std::vector<std::string> device_list = split(devices, ',');
+    std::vector<std::string> device_list = hxrt::host::split_list(devices, ',');
     std::vector<const char*> device_ptrs;
     for (auto& d : device_list) device_ptrs.push_back(d.c_str());
     std::vector<std::string> shape_names;
@@ -146,7 +71,7 @@ int main(int argc, char** argv) {
       if (eq == std::string::npos) throw std::invalid_argument("--input-shape expects NAME=D0,D1,...: " + spec);
       shape_names.push_back(spec.substr(0, eq));
       shape_dims.emplace_back();
-      for (const auto& d : split(spec.substr(eq + 1), ',')) shape_dims.back().push_back(std::stoll(d));
+      for (const auto& d : hxrt::host::split_list(spec.substr(eq + 1), ',')) shape_dims.back().push_back(std::stoll(d));
     }
     std::vector<hxrt_tensor> shape_tensors(shape_names.size());
     std::vector<const hxrt_tensor*> shape_ptrs;
@@ -206,7 +131,7 @@ int main(int argc, char** argv) {
     for (const auto& info : inputs) {
       auto given = std::find(given_names.begin(), given_names.end(), info.name);
       if (given != given_names.end()) input_data.push_back(given_inputs[static_cast<size_t>(given - given_names.begin())]);
-      else input_data.push_back(random_tensor(info, rng));
+      else input_data.push_back(hxrt::tools::random_tensor(info.dtype, info.dims, rng));
     }
     if (backend_layout) {
       for (size_t i = 0;; ++i) {
@@ -221,11 +146,9 @@ int main(int argc, char** argv) {
     std::vector<hxrt::TensorRef> in_refs, out_refs;
     for (size_t i = 0; i < inputs.size(); ++i)
       in_refs.emplace_back(inputs[i].name, input_data[i].bytes.data(), input_data[i].bytes.size());
-    std::vector<HostTensor> results(outputs.size());
+    std::vector<HostTensor> results;
     for (size_t i = 0; i < outputs.size(); ++i) {
-      results[i].dtype = outputs[i].dtype;
-      results[i].shape = outputs[i].dims;
-      results[i].bytes.resize(static_cast<size_t>(results[i].numel()) * element_size(outputs[i].dtype));
+      results.push_back(hxrt::tools::make_tensor(outputs[i].dtype, outputs[i].dims));
       out_refs.emplace_back(outputs[i].name, results[i].bytes.data(), results[i].bytes.size());
     }
 
@@ -264,15 +187,15 @@ int main(int argc, char** argv) {
         exit_code = 1;
       }
       for (size_t i = 0; i < std::min(expected.size(), outputs.size()); ++i) {
-        Comparison c = compare(results[i], expected[i], rtol, atol);
-        bool ok = c.problem.empty() && c.mismatches == 0;
+        TensorDiff c = compare_tensors(results[i], expected[i], rtol, atol);
+        bool ok = c.ok();
         std::cout << (ok ? "PASS " : "FAIL ") << "output " << i << " '" << outputs[i].name << "': ";
-        if (!c.problem.empty()) std::cout << c.problem << "\n";
+        if (c.mismatches == 0 && !c.problem.empty()) std::cout << c.problem << "\n";
         else
-          std::cout << "max abs err " << c.max_abs << ", max rel err " << c.max_rel << ", " << c.mismatches
+          std::cout << "max abs err " << c.max_abs_error << ", max rel err " << c.max_rel_error << ", " << c.mismatches
                     << " element(s) beyond rtol " << rtol << " atol " << atol << "\n";
-        report["outputs"].push_back({{"name", outputs[i].name}, {"max_abs_error", c.max_abs},
-                                     {"max_rel_error", c.max_rel}, {"mismatches", c.mismatches}, {"pass", ok}});
+        report["outputs"].push_back({{"name", outputs[i].name}, {"max_abs_error", c.max_abs_error},
+                                     {"max_rel_error", c.max_rel_error}, {"mismatches", c.mismatches}, {"pass", ok}});
         if (!ok) exit_code = 1;
       }
     }

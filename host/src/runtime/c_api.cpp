@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/strings.hpp"
 #include "environment.hpp"
 #include "graph/ir.hpp"
 #include "hxrt/hxrt.h"
@@ -139,6 +140,18 @@ void fill_value_info(const hxrt::host::Graph& g, int v, hxrt_value_info* info) {
   write_versioned(info, full);
 }
 
+hxrt_status* get_value_info(const hxrt_session* session, size_t index, hxrt_value_info* info, bool inputs) {
+  return guarded([&] {
+    require(session != nullptr, "session must not be NULL");
+    require_struct(info, info ? info->struct_size : 0, sizeof(hxrt_value_info), "hxrt_value_info");
+    const auto& g = session->impl->graph();
+    const auto& values = inputs ? g.inputs : g.outputs;
+    if (index >= values.size())
+      throw Error(HXRT_STATUS_OUT_OF_RANGE, std::string(inputs ? "input" : "output") + " index out of range");
+    fill_value_info(g, values[index], info);
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -177,16 +190,7 @@ hxrt_status* hxrt_environment_create(const hxrt_environment_options* options, hx
     if (options != nullptr) {
       require_struct(options, options->struct_size, offsetof(hxrt_environment_options, plugin_options) + sizeof(char*),
                      "hxrt_environment_options");
-      if (options->plugin_path != nullptr) {
-        std::string paths = options->plugin_path;
-        size_t start = 0;
-        while (start <= paths.size()) {
-          size_t end = paths.find(':', start);
-          if (end == std::string::npos) end = paths.size();
-          if (end > start) config.plugin_paths.push_back(paths.substr(start, end - start));
-          start = end + 1;
-        }
-      }
+      if (options->plugin_path != nullptr) config.plugin_paths = hxrt::host::split_list(options->plugin_path, ':');
       config.only_plugin_paths = options->only_plugin_path != 0;
       config.logger = options->logger;
       config.logger_user_data = options->logger_user_data;
@@ -290,23 +294,11 @@ size_t hxrt_session_input_count(const hxrt_session* session) { return session ? 
 size_t hxrt_session_output_count(const hxrt_session* session) { return session ? session->output_names.size() : 0; }
 
 hxrt_status* hxrt_session_get_input(const hxrt_session* session, size_t index, hxrt_value_info* info) {
-  return guarded([&] {
-    require(session != nullptr, "session must not be NULL");
-    require_struct(info, info ? info->struct_size : 0, sizeof(hxrt_value_info), "hxrt_value_info");
-    const auto& g = session->impl->graph();
-    if (index >= g.inputs.size()) throw Error(HXRT_STATUS_OUT_OF_RANGE, "input index out of range");
-    fill_value_info(g, g.inputs[index], info);
-  });
+  return get_value_info(session, index, info, /*inputs=*/true);
 }
 
 hxrt_status* hxrt_session_get_output(const hxrt_session* session, size_t index, hxrt_value_info* info) {
-  return guarded([&] {
-    require(session != nullptr, "session must not be NULL");
-    require_struct(info, info ? info->struct_size : 0, sizeof(hxrt_value_info), "hxrt_value_info");
-    const auto& g = session->impl->graph();
-    if (index >= g.outputs.size()) throw Error(HXRT_STATUS_OUT_OF_RANGE, "output index out of range");
-    fill_value_info(g, g.outputs[index], info);
-  });
+  return get_value_info(session, index, info, /*inputs=*/false);
 }
 
 hxrt_status* hxrt_session_run(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,

@@ -33,13 +33,7 @@ std::vector<std::shared_ptr<const HostTensor>> fold_on_devices(const std::vector
       results.push_back(std::move(tensor));
     }
     StreamPtr stream = create_stream(*device);
-    hxrt_executable_execute_args args{};
-    args.struct_size = sizeof(args);
-    args.executable = executable.get();
-    args.stream = stream.get();
-    args.num_outputs = raw.size();
-    args.output_buffers = raw.data();
-    device->plugin->check(device->plugin->api().executable_execute(&args), "constant folding of '" + node.name + "'");
+    execute(*device, executable.get(), stream.get(), {}, raw, "constant folding of '" + node.name + "'");
     for (size_t i = 0; i < raw.size(); ++i)
       copy_to_host(*device, stream.get(), raw[i], results[i]->bytes.data(), results[i]->bytes.size());
     synchronize_stream(*device, stream.get(), "constant folding of '" + node.name + "'");

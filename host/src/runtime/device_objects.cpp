@@ -3,94 +3,104 @@
 #include <cmath>
 
 namespace hxrt::host {
+namespace {
+
+// Sets the args' struct_size, calls one table slot, and turns a status into an
+// Error naming the device and the operation.
+template <typename Args>
+void call(const DeviceRecord& device, hxrt_plugin_status* (*const hxrt_plugin_api::*slot)(Args*), Args& args,
+          const std::string& what) {
+  args.struct_size = sizeof(Args);
+  device.plugin->check((device.plugin->api().*slot)(&args), device.id + ": " + what);
+}
+
+}  // namespace
 
 BufferPtr allocate_buffer(const DeviceRecord& device, uint64_t size_bytes, hxrt_memory_kind kind) {
-  const auto& api = device.plugin->api();
   hxrt_buffer_allocate_args args{};
-  args.struct_size = sizeof(args);
   args.device = device.handle;
   args.size_bytes = size_bytes;
   args.memory_kind = kind;
-  device.plugin->check(api.buffer_allocate(&args),
-                       device.id + ": allocating " + std::to_string(size_bytes) + " bytes");
-  return BufferPtr(args.buffer, BufferDeleter{&api});
+  call(device, &hxrt_plugin_api::buffer_allocate, args, "allocating " + std::to_string(size_bytes) + " bytes");
+  return BufferPtr(args.buffer, BufferDeleter{&device.plugin->api()});
 }
 
 StreamPtr create_stream(const DeviceRecord& device) {
-  const auto& api = device.plugin->api();
   hxrt_stream_create_args args{};
-  args.struct_size = sizeof(args);
   args.device = device.handle;
-  device.plugin->check(api.stream_create(&args), device.id + ": stream_create");
-  return StreamPtr(args.stream, StreamDeleter{&api});
+  call(device, &hxrt_plugin_api::stream_create, args, "stream_create");
+  return StreamPtr(args.stream, StreamDeleter{&device.plugin->api()});
 }
 
 EventPtr create_event(const DeviceRecord& device) {
-  const auto& api = device.plugin->api();
   hxrt_event_create_args args{};
-  args.struct_size = sizeof(args);
   args.device = device.handle;
-  device.plugin->check(api.event_create(&args), device.id + ": event_create");
-  return EventPtr(args.event, EventDeleter{&api});
+  call(device, &hxrt_plugin_api::event_create, args, "event_create");
+  return EventPtr(args.event, EventDeleter{&device.plugin->api()});
 }
 
 ExecutablePtr compile(const DeviceRecord& device, const hxrt_graph_desc* graph, const std::string& what) {
-  const auto& api = device.plugin->api();
   hxrt_executable_compile_args args{};
-  args.struct_size = sizeof(args);
   args.device = device.handle;
   args.graph = graph;
-  device.plugin->check(api.executable_compile(&args), device.id + ": compiling " + what);
+  call(device, &hxrt_plugin_api::executable_compile, args, "compiling " + what);
   if (args.executable == nullptr) throw Error(HXRT_STATUS_INTERNAL, device.id + ": compile returned no executable");
-  return ExecutablePtr(args.executable, ExecutableDeleter{&api});
+  return ExecutablePtr(args.executable, ExecutableDeleter{&device.plugin->api()});
 }
 
 void copy_to_device(const DeviceRecord& device, hxrt_stream* stream, const void* src, hxrt_buffer* dst,
                     uint64_t size_bytes) {
   hxrt_copy_to_device_args args{};
-  args.struct_size = sizeof(args);
   args.stream = stream;
   args.src = src;
   args.dst = dst;
   args.size_bytes = size_bytes;
-  device.plugin->check(device.plugin->api().copy_to_device(&args), device.id + ": copy_to_device");
+  call(device, &hxrt_plugin_api::copy_to_device, args, "copy_to_device");
 }
 
 void copy_to_host(const DeviceRecord& device, hxrt_stream* stream, hxrt_buffer* src, void* dst, uint64_t size_bytes) {
   hxrt_copy_to_host_args args{};
-  args.struct_size = sizeof(args);
   args.stream = stream;
   args.src = src;
   args.dst = dst;
   args.size_bytes = size_bytes;
-  device.plugin->check(device.plugin->api().copy_to_host(&args), device.id + ": copy_to_host");
+  call(device, &hxrt_plugin_api::copy_to_host, args, "copy_to_host");
 }
 
 void copy_on_device(const DeviceRecord& device, hxrt_stream* stream, hxrt_buffer* src, hxrt_buffer* dst,
                     uint64_t size_bytes) {
   hxrt_copy_on_device_args args{};
-  args.struct_size = sizeof(args);
   args.stream = stream;
   args.src = src;
   args.dst = dst;
   args.size_bytes = size_bytes;
-  device.plugin->check(device.plugin->api().copy_on_device(&args), device.id + ": copy_on_device");
+  call(device, &hxrt_plugin_api::copy_on_device, args, "copy_on_device");
 }
 
 void record_event(const DeviceRecord& device, hxrt_event* event, hxrt_stream* stream) {
   hxrt_event_record_args args{};
-  args.struct_size = sizeof(args);
   args.event = event;
   args.stream = stream;
-  device.plugin->check(device.plugin->api().event_record(&args), device.id + ": event_record");
+  call(device, &hxrt_plugin_api::event_record, args, "event_record");
 }
 
 void wait_event(const DeviceRecord& device, hxrt_stream* stream, hxrt_event* event) {
   hxrt_stream_wait_event_args args{};
-  args.struct_size = sizeof(args);
   args.stream = stream;
   args.event = event;
-  device.plugin->check(device.plugin->api().stream_wait_event(&args), device.id + ": stream_wait_event");
+  call(device, &hxrt_plugin_api::stream_wait_event, args, "stream_wait_event");
+}
+
+void execute(const DeviceRecord& device, hxrt_executable* executable, hxrt_stream* stream,
+             const std::vector<hxrt_buffer*>& inputs, const std::vector<hxrt_buffer*>& outputs, const std::string& what) {
+  hxrt_executable_execute_args args{};
+  args.executable = executable;
+  args.stream = stream;
+  args.num_inputs = inputs.size();
+  args.input_buffers = inputs.data();
+  args.num_outputs = outputs.size();
+  args.output_buffers = outputs.data();
+  call(device, &hxrt_plugin_api::executable_execute, args, what);
 }
 
 void synchronize_event(const DeviceRecord& device, hxrt_event* event, const std::string& what) {

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "plugin.hpp"
 
@@ -41,6 +42,9 @@ void copy_to_device(const DeviceRecord& device, hxrt_stream* stream, const void*
 void copy_to_host(const DeviceRecord& device, hxrt_stream* stream, hxrt_buffer* src, void* dst, uint64_t size_bytes);
 void copy_on_device(const DeviceRecord& device, hxrt_stream* stream, hxrt_buffer* src, hxrt_buffer* dst,
                     uint64_t size_bytes);
+// Enqueues one run of `executable` on `stream` (offsets 0).
+void execute(const DeviceRecord& device, hxrt_executable* executable, hxrt_stream* stream,
+             const std::vector<hxrt_buffer*>& inputs, const std::vector<hxrt_buffer*>& outputs, const std::string& what);
 void record_event(const DeviceRecord& device, hxrt_event* event, hxrt_stream* stream);
 void wait_event(const DeviceRecord& device, hxrt_stream* stream, hxrt_event* event);
 void synchronize_event(const DeviceRecord& device, hxrt_event* event, const std::string& what);

@@ -6,22 +6,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
+
+#include "common/strings.hpp"
 
 namespace hxrt::host {
 namespace fs = std::filesystem;
 namespace {
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::stringstream stream(text);
-  std::string part;
-  while (std::getline(stream, part, separator))
-    if (!part.empty()) parts.push_back(part);
-  return parts;
-}
 
 bool looks_like_library(const fs::path& path) {
   std::string name = path.filename().string();
@@ -62,7 +54,7 @@ Environment::Environment(const EnvironmentConfig& config)
   std::vector<std::string> search = config.plugin_paths;
   if (!config.only_plugin_paths) {
     if (const char* env = std::getenv("HXRT_PLUGIN_PATH"))
-      for (auto& entry : split(env, ':')) search.push_back(entry);
+      for (auto& entry : split_list(env, ':')) search.push_back(entry);
     std::string installed = install_plugin_directory();
     if (!installed.empty() && fs::is_directory(installed)) search.push_back(installed);
   }
@@ -111,7 +103,7 @@ std::vector<std::pair<std::string, std::string>> Environment::options_for(const 
   // against the file name (libhxrt_<name>.so) because identity is unknown yet.
   std::string file = fs::path(plugin_file).filename().string();
   std::vector<std::pair<std::string, std::string>> options;
-  for (const auto& item : split(plugin_options_, ';')) {
+  for (const auto& item : split_list(plugin_options_, ';')) {
     std::string text = item;
     auto colon = text.find(':');
     auto equals = text.find('=');

@@ -141,19 +141,10 @@ void Executor::perform(const Action& a, const std::vector<const void*>& inputs, 
       copy_to_device(*devices_[a.to], streams_[a.to].get(), inputs[a.slot], buffers_.at({a.value, a.to}).get(), size);
       break;
     case ActionKind::kExecute: {
-      Step& step = steps_[a.step];
-      hxrt_executable_execute_args args{};
-      args.struct_size = sizeof(args);
-      args.executable = step.executable.get();
-      args.stream = streams_[step.device].get();
-      args.num_inputs = step.inputs.size();
-      args.input_buffers = step.inputs.data();
-      args.num_outputs = step.outputs.size();
-      args.output_buffers = step.outputs.data();
+      const Step& step = steps_[a.step];
       const Node& node = graph_.nodes[step.node];
-      devices_[step.device]->plugin->check(devices_[step.device]->plugin->api().executable_execute(&args),
-                                           fmt::format("{}: executing node '{}' ({})", devices_[step.device]->id,
-                                                       node.name, node.op_type));
+      execute(*devices_[step.device], step.executable.get(), streams_[step.device].get(), step.inputs, step.outputs,
+              fmt::format("executing node '{}' ({})", node.name, node.op_type));
       break;
     }
     case ActionKind::kToStaging:
