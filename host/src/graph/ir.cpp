@@ -28,6 +28,15 @@ void append_as_int64(const HostTensor& t, std::vector<int64_t>& out) {
 
 }  // namespace
 
+HostTensor make_host_tensor(hxrt_dtype dtype, Shape shape, const void* data, size_t size) {
+  HostTensor t;
+  t.dtype = dtype;
+  t.shape = std::move(shape);
+  t.bytes.resize(size);
+  if (size > 0) std::memcpy(t.bytes.data(), data, size);
+  return t;
+}
+
 std::vector<int64_t> HostTensor::as_ints() const {
   std::vector<int64_t> out;
   switch (dtype) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hxrt/plugin_abi.h"
@@ -33,6 +34,13 @@ struct HostTensor {
   // Values of an int32/int64 tensor as int64 (shape inputs, axes, ...).
   std::vector<int64_t> as_ints() const;
 };
+
+// A tensor of `dtype` and `shape` holding a copy of `size` bytes at `data`.
+HostTensor make_host_tensor(hxrt_dtype dtype, Shape shape, const void* data, size_t size);
+template <typename T>
+HostTensor make_host_tensor(hxrt_dtype dtype, Shape shape, const std::vector<T>& values) {
+  return make_host_tensor(dtype, std::move(shape), values.data(), values.size() * sizeof(T));
+}
 
 struct Value {
   std::string name;

@@ -1,7 +1,6 @@
 #include "graph/onnx_import.hpp"
 
 #include <climits>
-#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -162,12 +161,7 @@ Attribute convert_attribute(const onnx::NodeProto& node, const onnx::AttributePr
 
 template <typename T>
 std::shared_ptr<const HostTensor> tensor_of(hxrt_dtype dtype, Shape shape, const std::vector<T>& values) {
-  auto t = std::make_shared<HostTensor>();
-  t->dtype = dtype;
-  t->shape = std::move(shape);
-  t->bytes.resize(values.size() * sizeof(T));
-  if (!values.empty()) std::memcpy(t->bytes.data(), values.data(), t->bytes.size());
-  return t;
+  return std::make_shared<const HostTensor>(make_host_tensor(dtype, std::move(shape), values));
 }
 
 // The value of a Constant node.

@@ -57,8 +57,15 @@ std::string onnx_dtype_name(int64_t t) {
 
 namespace {
 
+// Decodes `n` values of the typed field `field_name` (checking its count)
+// into `t`'s bytes as Dst; `label` names the tensor in errors.
 template <typename Dst, typename Field>
-void copy_field(const Field& field, size_t n, HostTensor& t) {
+void copy_field(const Field& field, const char* field_name, size_t n, const std::string& label, HostTensor& t) {
+  if (static_cast<size_t>(field.size()) != n) {
+    throw Error{HXRT_STATUS_DATA_LOSS,
+                fmt::format("{} of shape {} ({}) has {} values in {}, expected {}", label, shape_to_string(t.shape),
+                            dtype_name(t.dtype), field.size(), field_name, n)};
+  }
   t.bytes.resize(n * sizeof(Dst));
   for (size_t k = 0; k < n; ++k) {
     const Dst v = static_cast<Dst>(field.Get(static_cast<int>(k)));
@@ -112,57 +119,22 @@ HostTensor tensor_from_proto(const onnx::TensorProto& proto) {
     t.bytes.assign(proto.raw_data().begin(), proto.raw_data().end());
     return t;
   }
-  auto check_count = [&](int count, const char* field) {
-    if (static_cast<size_t>(count) != n) {
-      throw Error{HXRT_STATUS_DATA_LOSS,
-                  fmt::format("{} of shape {} ({}) has {} values in {}, expected {}", label, shape_to_string(t.shape),
-                              dtype_name(t.dtype), count, field, n)};
-    }
-  };
   switch (t.dtype) {
-    case HXRT_DTYPE_FLOAT32:
-      check_count(proto.float_data_size(), "float_data");
-      copy_field<float>(proto.float_data(), n, t);
-      break;
-    case HXRT_DTYPE_INT32:
-      check_count(proto.int32_data_size(), "int32_data");
-      copy_field<int32_t>(proto.int32_data(), n, t);
-      break;
-    case HXRT_DTYPE_INT16:
-      check_count(proto.int32_data_size(), "int32_data");
-      copy_field<int16_t>(proto.int32_data(), n, t);
-      break;
-    case HXRT_DTYPE_INT8:
-      check_count(proto.int32_data_size(), "int32_data");
-      copy_field<int8_t>(proto.int32_data(), n, t);
-      break;
+    case HXRT_DTYPE_FLOAT32: copy_field<float>(proto.float_data(), "float_data", n, label, t); break;
+    case HXRT_DTYPE_INT32: copy_field<int32_t>(proto.int32_data(), "int32_data", n, label, t); break;
+    case HXRT_DTYPE_INT16: copy_field<int16_t>(proto.int32_data(), "int32_data", n, label, t); break;
+    case HXRT_DTYPE_INT8: copy_field<int8_t>(proto.int32_data(), "int32_data", n, label, t); break;
     case HXRT_DTYPE_UINT16:
     case HXRT_DTYPE_FLOAT16:
     case HXRT_DTYPE_BFLOAT16:  // int32_data holds the 16-bit patterns
-      check_count(proto.int32_data_size(), "int32_data");
-      copy_field<uint16_t>(proto.int32_data(), n, t);
+      copy_field<uint16_t>(proto.int32_data(), "int32_data", n, label, t);
       break;
     case HXRT_DTYPE_UINT8:
-    case HXRT_DTYPE_BOOL:
-      check_count(proto.int32_data_size(), "int32_data");
-      copy_field<uint8_t>(proto.int32_data(), n, t);
-      break;
-    case HXRT_DTYPE_INT64:
-      check_count(proto.int64_data_size(), "int64_data");
-      copy_field<int64_t>(proto.int64_data(), n, t);
-      break;
-    case HXRT_DTYPE_FLOAT64:
-      check_count(proto.double_data_size(), "double_data");
-      copy_field<double>(proto.double_data(), n, t);
-      break;
-    case HXRT_DTYPE_UINT32:
-      check_count(proto.uint64_data_size(), "uint64_data");
-      copy_field<uint32_t>(proto.uint64_data(), n, t);
-      break;
-    case HXRT_DTYPE_UINT64:
-      check_count(proto.uint64_data_size(), "uint64_data");
-      copy_field<uint64_t>(proto.uint64_data(), n, t);
-      break;
+    case HXRT_DTYPE_BOOL: copy_field<uint8_t>(proto.int32_data(), "int32_data", n, label, t); break;
+    case HXRT_DTYPE_INT64: copy_field<int64_t>(proto.int64_data(), "int64_data", n, label, t); break;
+    case HXRT_DTYPE_FLOAT64: copy_field<double>(proto.double_data(), "double_data", n, label, t); break;
+    case HXRT_DTYPE_UINT32: copy_field<uint32_t>(proto.uint64_data(), "uint64_data", n, label, t); break;
+    case HXRT_DTYPE_UINT64: copy_field<uint64_t>(proto.uint64_data(), "uint64_data", n, label, t); break;
     default:
       throw Error{HXRT_STATUS_UNIMPLEMENTED,
                   fmt::format("{} has unsupported data type {}", label, dtype_name(t.dtype))};

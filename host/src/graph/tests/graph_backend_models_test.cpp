@@ -33,6 +33,17 @@ std::vector<fs::path> sorted_entries(const fs::path& dir) {
   return out;
 }
 
+// The folder `relative` under the shared data folder, or an empty path with
+// `missing` saying how to provide `what`.
+fs::path shared_data_subdir(const std::string& relative, const std::string& what, std::string& missing) {
+  const auto root = shared_data_dir();
+  const fs::path dir = root ? *root / relative : fs::path();
+  if (root && fs::is_directory(dir)) return dir;
+  missing = fmt::format("{} not found: set HXRT_SHARED_DATA (environment or CMake) to the shared data folder ({})",
+                        what, root ? "looked for '" + dir.string() + "'" : std::string("unset or not a folder"));
+  return {};
+}
+
 // Every value a node reads or writes, and every graph output, has a dtype and shape.
 void expect_all_shapes(const Graph& g, const std::string& label) {
   for (const Node& n : g.nodes) {
@@ -48,13 +59,9 @@ void expect_all_shapes(const Graph& g, const std::string& label) {
 }  // namespace
 
 TEST(GraphBackendModels, LightModelsInferOutputShapes) {
-  const auto root = shared_data_dir();
-  const fs::path dir = root ? *root / "onnx-light/onnx/backend/test/data/light" : fs::path();
-  if (!root || !fs::is_directory(dir)) {
-    GTEST_SKIP() << "ONNX light models not found: set HXRT_SHARED_DATA (environment or CMake) to the shared data "
-                    "folder (" << (root ? "looked for '" + dir.string() + "'" : std::string("unset or not a folder"))
-                 << ")";
-  }
+  std::string missing;
+  const fs::path dir = shared_data_subdir("onnx-light/onnx/backend/test/data/light", "ONNX light models", missing);
+  if (dir.empty()) GTEST_SKIP() << missing;
   int models = 0;
   for (const fs::path& p : sorted_entries(dir)) {
     if (p.extension() != ".onnx") continue;
@@ -128,13 +135,9 @@ static const std::set<std::string> kNeedsFolding = {
 };
 
 TEST(GraphBackendModels, NodeTestsOutputShapesMatch) {
-  const auto root = shared_data_dir();
-  const fs::path dir = root ? *root / "onnx-node/onnx/backend/test/data/node" : fs::path();
-  if (!root || !fs::is_directory(dir)) {
-    GTEST_SKIP() << "ONNX node tests not found: set HXRT_SHARED_DATA (environment or CMake) to the shared data "
-                    "folder (" << (root ? "looked for '" + dir.string() + "'" : std::string("unset or not a folder"))
-                 << ")";
-  }
+  std::string missing;
+  const fs::path dir = shared_data_subdir("onnx-node/onnx/backend/test/data/node", "ONNX node tests", missing);
+  if (dir.empty()) GTEST_SKIP() << missing;
   int total = 0, matched = 0, skipped_folding = 0, newer_ir = 0, bound_inputs = 0;
   std::map<std::string, std::string> unsupported;  // test -> reason (UNIMPLEMENTED at import)
   std::vector<std::string> failures;

@@ -1,6 +1,5 @@
 // ONNX import: well-formed models, Constant nodes, initializers, and
 // malformed inputs that must give a clear Error (never a crash).
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,21 +15,8 @@
 
 using namespace hxrt::host;
 using namespace hxrt::host::test;
-using ::testing::HasSubstr;
 
 namespace {
-
-// Runs `fn`, expects an Error with `code` whose message contains `text`.
-template <typename Fn>
-void expect_error(Fn&& fn, hxrt_status_code code, const std::string& text) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an Error containing '" << text << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_THAT(e.message(), HasSubstr(text));
-  }
-}
 
 ModelBuilder relu_model() {
   ModelBuilder m(13);

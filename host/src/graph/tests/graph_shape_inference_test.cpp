@@ -1,5 +1,4 @@
 // Shape inference: op shape functions, folding, and clear errors.
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <random>
@@ -11,20 +10,8 @@
 
 using namespace hxrt::host;
 using namespace hxrt::host::test;
-using ::testing::HasSubstr;
 
 namespace {
-
-template <typename Fn>
-void expect_error(Fn&& fn, hxrt_status_code code, const std::string& text) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an Error containing '" << text << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_THAT(e.message(), HasSubstr(text));
-  }
-}
 
 constexpr int32_t F = onnx::TensorProto::FLOAT;
 constexpr int32_t I64 = onnx::TensorProto::INT64;

@@ -19,21 +19,11 @@ std::optional<std::filesystem::path> shared_data_dir() {
 }
 
 HostTensor make_int64(const Shape& shape, const std::vector<int64_t>& values) {
-  HostTensor t;
-  t.dtype = HXRT_DTYPE_INT64;
-  t.shape = shape;
-  t.bytes.resize(values.size() * sizeof(int64_t));
-  if (!values.empty()) std::memcpy(t.bytes.data(), values.data(), t.bytes.size());
-  return t;
+  return make_host_tensor(HXRT_DTYPE_INT64, shape, values);
 }
 
 HostTensor make_float(const Shape& shape, const std::vector<float>& values) {
-  HostTensor t;
-  t.dtype = HXRT_DTYPE_FLOAT32;
-  t.shape = shape;
-  t.bytes.resize(values.size() * sizeof(float));
-  if (!values.empty()) std::memcpy(t.bytes.data(), values.data(), t.bytes.size());
-  return t;
+  return make_host_tensor(HXRT_DTYPE_FLOAT32, shape, values);
 }
 
 namespace {
@@ -118,23 +108,25 @@ ModelBuilder& ModelBuilder::output(const std::string& name, int32_t elem_type) {
   return *this;
 }
 
-ModelBuilder& ModelBuilder::init_int64(const std::string& name, const std::vector<int64_t>& dims,
-                                       const std::vector<int64_t>& v) {
+onnx::TensorProto& ModelBuilder::add_initializer(const std::string& name, int32_t data_type,
+                                                  const std::vector<int64_t>& dims) {
   auto* t = model_.mutable_graph()->add_initializer();
   t->set_name(name);
-  t->set_data_type(onnx::TensorProto::INT64);
+  t->set_data_type(data_type);
   for (int64_t d : dims) t->add_dims(d);
-  for (int64_t x : v) t->add_int64_data(x);
+  return *t;
+}
+
+ModelBuilder& ModelBuilder::init_int64(const std::string& name, const std::vector<int64_t>& dims,
+                                       const std::vector<int64_t>& v) {
+  onnx::TensorProto& t = add_initializer(name, onnx::TensorProto::INT64, dims);
+  for (int64_t x : v) t.add_int64_data(x);
   return *this;
 }
 
 ModelBuilder& ModelBuilder::init_float(const std::string& name, const std::vector<int64_t>& dims,
                                        const std::vector<float>& v) {
-  auto* t = model_.mutable_graph()->add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  for (int64_t d : dims) t->add_dims(d);
-  t->set_raw_data(v.data(), v.size() * sizeof(float));
+  add_initializer(name, onnx::TensorProto::FLOAT, dims).set_raw_data(v.data(), v.size() * sizeof(float));
   return *this;
 }
 
@@ -155,35 +147,34 @@ Graph ModelBuilder::import() const {
   return import_onnx_model(b.data(), b.size());
 }
 
-void set_attr(onnx::NodeProto& node, const std::string& name, int64_t v) {
+namespace {
+
+onnx::AttributeProto& add_attribute(onnx::NodeProto& node, const std::string& name,
+                                    onnx::AttributeProto::AttributeType type) {
   auto* a = node.add_attribute();
   a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
+  a->set_type(type);
+  return *a;
+}
+
+}  // namespace
+
+void set_attr(onnx::NodeProto& node, const std::string& name, int64_t v) {
+  add_attribute(node, name, onnx::AttributeProto::INT).set_i(v);
 }
 void set_attr(onnx::NodeProto& node, const std::string& name, float v) {
-  auto* a = node.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(v);
+  add_attribute(node, name, onnx::AttributeProto::FLOAT).set_f(v);
 }
 void set_attr(onnx::NodeProto& node, const std::string& name, const std::string& v) {
-  auto* a = node.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s(v);
+  add_attribute(node, name, onnx::AttributeProto::STRING).set_s(v);
 }
 void set_attr(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& v) {
-  auto* a = node.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t x : v) a->add_ints(x);
+  onnx::AttributeProto& a = add_attribute(node, name, onnx::AttributeProto::INTS);
+  for (int64_t x : v) a.add_ints(x);
 }
 void set_attr(onnx::NodeProto& node, const std::string& name, const std::vector<float>& v) {
-  auto* a = node.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOATS);
-  for (float x : v) a->add_floats(x);
+  onnx::AttributeProto& a = add_attribute(node, name, onnx::AttributeProto::FLOATS);
+  for (float x : v) a.add_floats(x);
 }
 
 }  // namespace hxrt::host::test

@@ -1,6 +1,9 @@
 // Helpers for the graph tests: building small ONNX models in code, a fake
-// constant folder, and the shared-data location.
+// constant folder, the shared-data location and error expectations.
 #pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -9,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
 #include "graph/ir.hpp"
 #include "graph/onnx_proto.hpp"
 #include "graph/shape_inference.hpp"
@@ -18,6 +22,18 @@ namespace hxrt::host::test {
 // $HXRT_SHARED_DATA (else the CMake HXRT_SHARED_DATA the tests were built
 // with), or nullopt when unset or not a folder.
 std::optional<std::filesystem::path> shared_data_dir();
+
+// Runs `fn`, expects an Error with `code` whose message contains `text`.
+template <typename Fn>
+void expect_error(Fn&& fn, hxrt_status_code code, const std::string& text) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected an Error containing '" << text << "'";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    EXPECT_THAT(e.message(), ::testing::HasSubstr(text));
+  }
+}
 
 // Evaluates ConstantOfShape only (what light models need for their weights).
 std::vector<std::shared_ptr<const HostTensor>> fold_constant_of_shape(const Graph& graph, const Node& node);
@@ -46,6 +62,8 @@ class ModelBuilder {
   Graph import() const;
 
  private:
+  onnx::TensorProto& add_initializer(const std::string& name, int32_t data_type, const std::vector<int64_t>& dims);
+
   onnx::ModelProto model_;
 };
 
