@@ -169,17 +169,24 @@ int main(int argc, char** argv) {
     };
     double mean = 0;
     for (double l : latencies) mean += l / static_cast<double>(latencies.size());
+    nlohmann::json report;
     std::cout << "model: " << model << "\nsession creation: " << load_ms << " ms\n";
+    for (const auto& m : session.memory_stats()) {
+      std::cout << "device memory " << m.device_id << ": " << m.planned_bytes / 1048576.0 << " MiB planned ("
+                << m.naive_bytes / 1048576.0 << " MiB with one buffer per tensor)\n";
+      report["memory"].push_back({{"device", m.device_id}, {"planned_bytes", m.planned_bytes},
+                                  {"naive_bytes", m.naive_bytes}});
+    }
     std::cout << "latency over " << iterations << " run(s): min " << sorted.front() << " ms, median " << percentile(0.5)
               << " ms, mean " << mean << " ms, p90 " << percentile(0.9) << " ms\n";
 
-    nlohmann::json report{{"model", model},
+    report.update(nlohmann::json{{"model", model},
                           {"session_creation_ms", load_ms},
                           {"iterations", iterations},
                           {"min_ms", sorted.front()},
                           {"median_ms", percentile(0.5)},
                           {"mean_ms", mean},
-                          {"p90_ms", percentile(0.9)}};
+                          {"p90_ms", percentile(0.9)}});
     int exit_code = 0;
     if (!test_data.empty()) {
       if (expected.size() > outputs.size()) {

@@ -186,6 +186,19 @@ HXRT_API size_t hxrt_session_node_count(const hxrt_session* session);
 HXRT_API hxrt_status* hxrt_session_get_node_placement(const hxrt_session* session, size_t index,
                                                       hxrt_node_placement* placement);
 
+/* Device memory the session planned: one arena per device in which tensors
+ * with disjoint lifetimes share bytes (weights live inside executables). */
+typedef struct hxrt_memory_stats {
+  size_t struct_size;
+  const char* device_id;
+  uint64_t planned_bytes; /* allocated by this session */
+  uint64_t naive_bytes;   /* what one buffer per tensor would need */
+} hxrt_memory_stats;
+
+HXRT_API size_t hxrt_session_memory_stats_count(const hxrt_session* session);
+HXRT_API hxrt_status* hxrt_session_get_memory_stats(const hxrt_session* session, size_t index,
+                                                    hxrt_memory_stats* stats);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -113,6 +113,11 @@ struct ValueInfo {
   std::vector<int64_t> dims;
 };
 
+struct MemoryStats {
+  std::string device_id;
+  uint64_t planned_bytes, naive_bytes;
+};
+
 struct NodePlacement {
   std::string node_name, op_type, device_id;
   double estimated_ns;
@@ -161,6 +166,17 @@ class Session {
       p.struct_size = sizeof(p);
       check(hxrt_session_get_node_placement(get(), i, &p));
       list.push_back({p.node_name, p.op_type, p.device_id, p.estimated_ns});
+    }
+    return list;
+  }
+
+  std::vector<MemoryStats> memory_stats() const {
+    std::vector<MemoryStats> list;
+    for (size_t i = 0; i < hxrt_session_memory_stats_count(get()); ++i) {
+      hxrt_memory_stats m{};
+      m.struct_size = sizeof(m);
+      check(hxrt_session_get_memory_stats(get(), i, &m));
+      list.push_back({m.device_id, m.planned_bytes, m.naive_bytes});
     }
     return list;
   }

@@ -365,4 +365,20 @@ hxrt_status* hxrt_session_get_node_placement(const hxrt_session* session, size_t
   });
 }
 
+size_t hxrt_session_memory_stats_count(const hxrt_session* session) {
+  return session ? session->impl->memory_stats().size() : 0;
+}
+
+hxrt_status* hxrt_session_get_memory_stats(const hxrt_session* session, size_t index, hxrt_memory_stats* stats) {
+  return guarded([&] {
+    require(session != nullptr, "session must not be NULL");
+    require_struct(stats, stats ? stats->struct_size : 0, sizeof(hxrt_memory_stats), "hxrt_memory_stats");
+    const auto& list = session->impl->memory_stats();
+    if (index >= list.size()) throw Error(HXRT_STATUS_OUT_OF_RANGE, "memory stats index out of range");
+    hxrt_memory_stats full{sizeof(full), list[index].device_id.c_str(), list[index].planned_bytes,
+                           list[index].naive_bytes};
+    write_versioned(stats, full);
+  });
+}
+
 }  // extern "C"

@@ -21,7 +21,7 @@ std::vector<std::shared_ptr<const HostTensor>> fold_on_devices(const std::vector
     if (!query_support(*device, query.desc()).supported) continue;
     ExecutablePtr executable = compile(*device, view.desc(), "constant folding of '" + node.name + "'");
     std::vector<BufferPtr> buffers;
-    std::vector<hxrt_buffer*> raw;
+    std::vector<BufferSlice> raw;
     std::vector<std::shared_ptr<HostTensor>> results;
     for (int v : view.output_values()) {
       auto tensor = std::make_shared<HostTensor>();
@@ -29,7 +29,7 @@ std::vector<std::shared_ptr<const HostTensor>> fold_on_devices(const std::vector
       tensor->shape = *graph.values[v].shape;
       tensor->bytes.resize(static_cast<size_t>(tensor->numel()) * dtype_size(tensor->dtype));
       buffers.push_back(allocate_buffer(*device, tensor->bytes.size()));
-      raw.push_back(buffers.back().get());
+      raw.push_back({buffers.back().get(), 0});
       results.push_back(std::move(tensor));
     }
     StreamPtr stream = create_stream(*device);

@@ -48,31 +48,35 @@ ExecutablePtr compile(const DeviceRecord& device, const hxrt_graph_desc* graph, 
   return ExecutablePtr(args.executable, ExecutableDeleter{&device.plugin->api()});
 }
 
-void copy_to_device(const DeviceRecord& device, hxrt_stream* stream, const void* src, hxrt_buffer* dst,
+void copy_to_device(const DeviceRecord& device, hxrt_stream* stream, const void* src, BufferSlice dst,
                     uint64_t size_bytes) {
   hxrt_copy_to_device_args args{};
   args.stream = stream;
   args.src = src;
-  args.dst = dst;
+  args.dst = dst.buffer;
+  args.dst_offset = dst.offset;
   args.size_bytes = size_bytes;
   call(device, &hxrt_plugin_api::copy_to_device, args, "copy_to_device");
 }
 
-void copy_to_host(const DeviceRecord& device, hxrt_stream* stream, hxrt_buffer* src, void* dst, uint64_t size_bytes) {
+void copy_to_host(const DeviceRecord& device, hxrt_stream* stream, BufferSlice src, void* dst, uint64_t size_bytes) {
   hxrt_copy_to_host_args args{};
   args.stream = stream;
-  args.src = src;
+  args.src = src.buffer;
+  args.src_offset = src.offset;
   args.dst = dst;
   args.size_bytes = size_bytes;
   call(device, &hxrt_plugin_api::copy_to_host, args, "copy_to_host");
 }
 
-void copy_on_device(const DeviceRecord& device, hxrt_stream* stream, hxrt_buffer* src, hxrt_buffer* dst,
+void copy_on_device(const DeviceRecord& device, hxrt_stream* stream, BufferSlice src, BufferSlice dst,
                     uint64_t size_bytes) {
   hxrt_copy_on_device_args args{};
   args.stream = stream;
-  args.src = src;
-  args.dst = dst;
+  args.src = src.buffer;
+  args.src_offset = src.offset;
+  args.dst = dst.buffer;
+  args.dst_offset = dst.offset;
   args.size_bytes = size_bytes;
   call(device, &hxrt_plugin_api::copy_on_device, args, "copy_on_device");
 }
@@ -92,14 +96,26 @@ void wait_event(const DeviceRecord& device, hxrt_stream* stream, hxrt_event* eve
 }
 
 void execute(const DeviceRecord& device, hxrt_executable* executable, hxrt_stream* stream,
-             const std::vector<hxrt_buffer*>& inputs, const std::vector<hxrt_buffer*>& outputs, const std::string& what) {
+             const std::vector<BufferSlice>& inputs, const std::vector<BufferSlice>& outputs, const std::string& what) {
+  std::vector<hxrt_buffer*> input_buffers, output_buffers;
+  std::vector<uint64_t> input_offsets, output_offsets;
+  for (const BufferSlice& s : inputs) {
+    input_buffers.push_back(s.buffer);
+    input_offsets.push_back(s.offset);
+  }
+  for (const BufferSlice& s : outputs) {
+    output_buffers.push_back(s.buffer);
+    output_offsets.push_back(s.offset);
+  }
   hxrt_executable_execute_args args{};
   args.executable = executable;
   args.stream = stream;
   args.num_inputs = inputs.size();
-  args.input_buffers = inputs.data();
+  args.input_buffers = input_buffers.data();
+  args.input_offsets = input_offsets.data();
   args.num_outputs = outputs.size();
-  args.output_buffers = outputs.data();
+  args.output_buffers = output_buffers.data();
+  args.output_offsets = output_offsets.data();
   call(device, &hxrt_plugin_api::executable_execute, args, what);
 }
 

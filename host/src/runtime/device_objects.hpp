@@ -37,14 +37,20 @@ StreamPtr create_stream(const DeviceRecord& device);
 EventPtr create_event(const DeviceRecord& device);
 ExecutablePtr compile(const DeviceRecord& device, const hxrt_graph_desc* graph, const std::string& what);
 
-void copy_to_device(const DeviceRecord& device, hxrt_stream* stream, const void* src, hxrt_buffer* dst,
+// A place in device memory: a buffer and a byte offset into it.
+struct BufferSlice {
+  hxrt_buffer* buffer = nullptr;
+  uint64_t offset = 0;
+};
+
+void copy_to_device(const DeviceRecord& device, hxrt_stream* stream, const void* src, BufferSlice dst,
                     uint64_t size_bytes);
-void copy_to_host(const DeviceRecord& device, hxrt_stream* stream, hxrt_buffer* src, void* dst, uint64_t size_bytes);
-void copy_on_device(const DeviceRecord& device, hxrt_stream* stream, hxrt_buffer* src, hxrt_buffer* dst,
+void copy_to_host(const DeviceRecord& device, hxrt_stream* stream, BufferSlice src, void* dst, uint64_t size_bytes);
+void copy_on_device(const DeviceRecord& device, hxrt_stream* stream, BufferSlice src, BufferSlice dst,
                     uint64_t size_bytes);
-// Enqueues one run of `executable` on `stream` (offsets 0).
+// Enqueues one run of `executable` on `stream`.
 void execute(const DeviceRecord& device, hxrt_executable* executable, hxrt_stream* stream,
-             const std::vector<hxrt_buffer*>& inputs, const std::vector<hxrt_buffer*>& outputs, const std::string& what);
+             const std::vector<BufferSlice>& inputs, const std::vector<BufferSlice>& outputs, const std::string& what);
 void record_event(const DeviceRecord& device, hxrt_event* event, hxrt_stream* stream);
 void wait_event(const DeviceRecord& device, hxrt_stream* stream, hxrt_event* event);
 void synchronize_event(const DeviceRecord& device, hxrt_event* event, const std::string& what);

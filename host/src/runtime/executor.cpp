@@ -24,19 +24,18 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
   streams_.resize(devices_.size());
   for (int d : used_devices) streams_[d] = create_stream(*devices_[d]);
 
-  std::set<std::pair<int, int>> resident;  // (value, device) already planned
+  std::set<Key> resident;  // (value, device) pairs some action fills
   std::vector<Action> actions;
   // Inputs go up as soon as a run starts.
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     int d = placement.device_of_node[n];
     for (int v : graph.nodes[n].inputs) {
       if (v < 0 || graph.values[v].constant || graph_input_slot_[v] < 0) continue;
-      if (!resident.insert({v, d}).second) continue;
-      actions.push_back({ActionKind::kUpload, v, -1, d, -1, graph_input_slot_[v], nullptr});
-      buffer_for(v, d);
+      if (resident.insert({v, d}).second)
+        actions.push_back({ActionKind::kUpload, v, -1, d, -1, graph_input_slot_[v], nullptr});
     }
   }
-  // Values that cross devices: staged right after they are produced.
+  // Values that cross plugins are staged right after they are produced.
   std::map<int, std::set<int>> consumers_elsewhere;  // value -> devices other than home
   for (size_t n = 0; n < graph.nodes.size(); ++n)
     for (int v : graph.nodes[n].inputs)
@@ -46,19 +45,16 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
     int d = placement.device_of_node[n];
-    Step step{static_cast<int>(n), d, nullptr, {}, {}};
+    Step step{static_cast<int>(n), d, nullptr, {}, {}, {}, {}};
     SubgraphView view(graph, {static_cast<int>(n)}, /*all_outputs=*/true);
     for (int v : view.input_values()) {
-      if (home_[v] >= 0 && home_[v] != d && !resident.count({v, d})) plan_value_on(v, d, actions);
-      resident.insert({v, d});
-      step.inputs.push_back(buffer_for(v, d));
+      if (home_[v] >= 0 && home_[v] != d && resident.insert({v, d}).second) plan_transfer(v, d, actions);
+      step.inputs.push_back({v, d});
     }
-    for (int v : view.output_values()) step.outputs.push_back(buffer_for(v, d));
-    std::string what = fmt::format("node '{}' ({})", node.name, node.op_type);
-    step.executable = compile(*devices_[d], view.desc(), what);
+    for (int v : view.output_values()) step.outputs.push_back({v, d});
+    step.executable = compile(*devices_[d], view.desc(), fmt::format("node '{}' ({})", node.name, node.op_type));
     steps_.push_back(std::move(step));
     actions.push_back({ActionKind::kExecute, -1, -1, d, static_cast<int>(steps_.size() - 1), -1, nullptr});
-    // Stage outputs other plugins need, and download graph outputs, as soon as produced.
     for (int v : node.outputs) {
       if (v < 0) continue;
       auto it = consumers_elsewhere.find(v);
@@ -72,14 +68,16 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
         actions.push_back({ActionKind::kToStaging, v, d, -1, -1, -1, events_.back().get()});
       }
       for (size_t o = 0; o < graph.outputs.size(); ++o)
-        if (graph.outputs[o] == v) actions.push_back({ActionKind::kDownloadOutput, v, d, -1, -1, static_cast<int>(o), nullptr});
+        if (graph.outputs[o] == v)
+          actions.push_back({ActionKind::kDownloadOutput, v, d, -1, -1, static_cast<int>(o), nullptr});
     }
   }
   actions_ = std::move(actions);
+  plan_memory();
 }
 
 Executor::~Executor() {
-  // Let in-flight work finish before buffers and executables go away.
+  // Let in-flight work finish before arenas and executables go away.
   for (size_t d = 0; d < streams_.size(); ++d) {
     if (!streams_[d]) continue;
     try {
@@ -95,80 +93,108 @@ int64_t Executor::bytes_of(int value) const {
   return element_count(*v.shape) * static_cast<int64_t>(dtype_size(v.dtype));
 }
 
-hxrt_buffer* Executor::buffer_for(int value, int device) {
-  auto key = std::make_pair(value, device);
-  auto it = buffers_.find(key);
-  if (it == buffers_.end())
-    it = buffers_.emplace(key, allocate_buffer(*devices_[device], static_cast<uint64_t>(bytes_of(value)))).first;
-  return it->second.get();
-}
-
-void Executor::plan_value_on(int value, int device, std::vector<Action>& actions) {
+void Executor::plan_transfer(int value, int device, std::vector<Action>& actions) {
   int from = home_[value];
-  buffer_for(value, device);
-  const hxrt_plugin_api& api = devices_[from]->plugin->api();
-  if (devices_[from]->plugin == devices_[device]->plugin && api.copy_on_device != nullptr) {
+  if (devices_[from]->plugin == devices_[device]->plugin && devices_[from]->plugin->api().copy_on_device != nullptr) {
     events_.push_back(create_event(*devices_[from]));
     actions.push_back({ActionKind::kPeerCopy, value, from, device, -1, -1, events_.back().get()});
     return;
   }
   if (!staging_.count(value)) {
-    // Same plugin without a device-to-device path: stage it too.
+    // Same plugin without a device-to-device path: stage right after the producer.
     events_.push_back(create_event(*devices_[from]));
     staging_[value].resize(static_cast<size_t>(bytes_of(value)));
     staging_event_[value] = events_.back().get();
-    // Insert the staging download right after the producer's execution.
     for (size_t i = 0; i < actions.size(); ++i) {
-      if (actions[i].kind == ActionKind::kExecute) {
-        const Node& producer = graph_.nodes[steps_[actions[i].step].node];
-        for (int out : producer.outputs)
-          if (out == value) {
-            actions.insert(actions.begin() + static_cast<long>(i) + 1,
-                           {ActionKind::kToStaging, value, from, -1, -1, -1, events_.back().get()});
-            i = actions.size();
-            break;
-          }
-      }
+      if (actions[i].kind != ActionKind::kExecute) continue;
+      const auto& produced = graph_.nodes[steps_[actions[i].step].node].outputs;
+      if (std::find(produced.begin(), produced.end(), value) == produced.end()) continue;
+      actions.insert(actions.begin() + static_cast<long>(i) + 1,
+                     {ActionKind::kToStaging, value, from, -1, -1, -1, events_.back().get()});
+      break;
     }
   }
   actions.push_back({ActionKind::kFromStaging, value, from, device, -1, -1, staging_event_.at(value)});
+}
+
+// Lifetimes are spans of the action list. Every action on a device's memory
+// runs on that device's one stream, in action order, so reuse after the last
+// use is safe; the one exception is a peer copy, which reads the source
+// device's memory from the destination's stream: such sources stay live to
+// the end of the run.
+void Executor::plan_memory() {
+  std::map<Key, std::pair<int, int>> span;  // first, last action index
+  auto touch = [&](int value, int device, int index) {
+    auto [it, inserted] = span.emplace(Key{value, device}, std::make_pair(index, index));
+    if (!inserted) it->second.second = std::max(it->second.second, index);
+  };
+  int end = static_cast<int>(actions_.size());
+  for (int i = 0; i < end; ++i) {
+    const Action& a = actions_[i];
+    switch (a.kind) {
+      case ActionKind::kUpload: case ActionKind::kFromStaging: touch(a.value, a.to, i); break;
+      case ActionKind::kToStaging: case ActionKind::kDownloadOutput: touch(a.value, a.from, i); break;
+      case ActionKind::kPeerCopy: touch(a.value, a.from, end); touch(a.value, a.to, i); break;
+      case ActionKind::kExecute:
+        for (const Key& k : steps_[a.step].inputs) touch(k.first, k.second, i);
+        for (const Key& k : steps_[a.step].outputs) touch(k.first, k.second, i);
+        break;
+    }
+  }
+  arenas_.resize(devices_.size());
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    std::vector<Key> keys;
+    std::vector<TensorLifetime> lifetimes;
+    for (const auto& [key, first_last] : span) {
+      if (key.second != static_cast<int>(d)) continue;
+      keys.push_back(key);
+      lifetimes.push_back({static_cast<uint64_t>(bytes_of(key.first)), first_last.first, first_last.second});
+    }
+    if (keys.empty()) continue;
+    MemoryPlan plan = plan_memory_offsets(lifetimes);
+    // Cheap next to compiling: a wrong plan would corrupt results silently.
+    if (std::string problem = validate_memory_plan(lifetimes, plan); !problem.empty())
+      throw Error(HXRT_STATUS_INTERNAL, devices_[d]->id + ": memory plan is invalid: " + problem);
+    arenas_[d] = allocate_buffer(*devices_[d], plan.arena_bytes);
+    for (size_t i = 0; i < keys.size(); ++i) slices_[keys[i]] = {arenas_[d].get(), plan.offsets[i]};
+    memory_stats_.push_back({devices_[d]->id, plan.arena_bytes, plan.naive_bytes});
+  }
+  for (Step& step : steps_) {
+    for (const Key& k : step.inputs) step.input_slices.push_back(slices_.at(k));
+    for (const Key& k : step.outputs) step.output_slices.push_back(slices_.at(k));
+  }
 }
 
 void Executor::perform(const Action& a, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) {
   uint64_t size = a.value >= 0 ? static_cast<uint64_t>(bytes_of(a.value)) : 0;
   switch (a.kind) {
     case ActionKind::kUpload:
-      copy_to_device(*devices_[a.to], streams_[a.to].get(), inputs[a.slot], buffers_.at({a.value, a.to}).get(), size);
+      copy_to_device(*devices_[a.to], streams_[a.to].get(), inputs[a.slot], slice(a.value, a.to), size);
       break;
     case ActionKind::kExecute: {
       const Step& step = steps_[a.step];
       const Node& node = graph_.nodes[step.node];
-      execute(*devices_[step.device], step.executable.get(), streams_[step.device].get(), step.inputs, step.outputs,
-              fmt::format("executing node '{}' ({})", node.name, node.op_type));
+      execute(*devices_[step.device], step.executable.get(), streams_[step.device].get(), step.input_slices,
+              step.output_slices, fmt::format("executing node '{}' ({})", node.name, node.op_type));
       break;
     }
     case ActionKind::kToStaging:
-      copy_to_host(*devices_[a.from], streams_[a.from].get(), buffers_.at({a.value, a.from}).get(),
-                   staging_.at(a.value).data(), size);
+      copy_to_host(*devices_[a.from], streams_[a.from].get(), slice(a.value, a.from), staging_.at(a.value).data(), size);
       record_event(*devices_[a.from], a.event, streams_[a.from].get());
       break;
-    case ActionKind::kFromStaging: {
+    case ActionKind::kFromStaging:
       // The one place the host waits mid-run: a value crossing plugins.
       synchronize_event(*devices_[a.from], a.event, "waiting for a staged transfer");
-      copy_to_device(*devices_[a.to], streams_[a.to].get(), staging_.at(a.value).data(),
-                     buffers_.at({a.value, a.to}).get(), size);
+      copy_to_device(*devices_[a.to], streams_[a.to].get(), staging_.at(a.value).data(), slice(a.value, a.to), size);
       break;
-    }
     case ActionKind::kPeerCopy:
       record_event(*devices_[a.from], a.event, streams_[a.from].get());
       wait_event(*devices_[a.to], streams_[a.to].get(), a.event);
-      copy_on_device(*devices_[a.to], streams_[a.to].get(), buffers_.at({a.value, a.from}).get(),
-                     buffers_.at({a.value, a.to}).get(), size);
+      copy_on_device(*devices_[a.to], streams_[a.to].get(), slice(a.value, a.from), slice(a.value, a.to), size);
       break;
     case ActionKind::kDownloadOutput:
       if (outputs[a.slot] != nullptr)
-        copy_to_host(*devices_[a.from], streams_[a.from].get(), buffers_.at({a.value, a.from}).get(),
-                     outputs[a.slot], size);
+        copy_to_host(*devices_[a.from], streams_[a.from].get(), slice(a.value, a.from), outputs[a.slot], size);
       break;
   }
 }
@@ -197,7 +223,8 @@ void Executor::run(const std::vector<const void*>& inputs, const std::vector<voi
     if (outputs[o] == nullptr || home_[v] >= 0) continue;
     const Value& value = graph_.values[v];
     if (value.constant) std::memcpy(outputs[o], value.constant->bytes.data(), value.constant->bytes.size());
-    else if (graph_input_slot_[v] >= 0) std::memcpy(outputs[o], inputs[graph_input_slot_[v]], static_cast<size_t>(bytes_of(v)));
+    else if (graph_input_slot_[v] >= 0)
+      std::memcpy(outputs[o], inputs[graph_input_slot_[v]], static_cast<size_t>(bytes_of(v)));
   }
 }
 

@@ -1,9 +1,10 @@
 // The executor: runs a placed graph through streams and events on each device.
 //
-// At construction it compiles one executable per node on its device, gives
-// every value a buffer on each device that needs it, and lays out a fixed
-// list of actions (uploads, executions, transfers, downloads). A run replays
-// the actions: all device work is enqueued asynchronously; the host only
+// At construction it compiles one executable per node on its device, lays out
+// a fixed list of actions (uploads, executions, transfers, downloads) and
+// plans device memory: each device gets one arena in which values whose
+// lifetimes (spans of the action list) do not overlap share bytes. A run
+// replays the actions: device work is enqueued asynchronously; the host only
 // waits where a value crosses between plugins (through host staging) and at
 // the end for the outputs.
 #pragma once
@@ -15,9 +16,16 @@
 #include "device_objects.hpp"
 #include "graph/ir.hpp"
 #include "logger.hpp"
+#include "memory_planner.hpp"
 #include "placement.hpp"
 
 namespace hxrt::host {
+
+struct DeviceMemoryStats {
+  std::string device_id;
+  uint64_t planned_bytes = 0;  // the arena this session allocated
+  uint64_t naive_bytes = 0;    // one buffer per tensor would have needed this
+};
 
 class Executor {
  public:
@@ -27,6 +35,8 @@ class Executor {
   // inputs[i] is the data of graph.inputs[i]; outputs[i] receives
   // graph.outputs[i] (nullptr: not wanted). Blocks until outputs are written.
   void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
+
+  const std::vector<DeviceMemoryStats>& memory_stats() const { return memory_stats_; }
 
  private:
   enum class ActionKind { kUpload, kExecute, kToStaging, kFromStaging, kPeerCopy, kDownloadOutput };
@@ -38,31 +48,36 @@ class Executor {
     int slot = -1;           // graph input index (kUpload) or graph output index (kDownloadOutput)
     hxrt_event* event = nullptr;
   };
+  using Key = std::pair<int, int>;  // (value, device)
   struct Step {
     int node;
     int device;
     ExecutablePtr executable;
-    std::vector<hxrt_buffer*> inputs, outputs;
+    std::vector<Key> inputs, outputs;
+    std::vector<BufferSlice> input_slices, output_slices;  // resolved after planning
   };
 
-  hxrt_buffer* buffer_for(int value, int device);  // allocates on first use (planning only)
   int64_t bytes_of(int value) const;
-  void plan_value_on(int value, int device, std::vector<Action>& actions);
+  void plan_transfer(int value, int device, std::vector<Action>& actions);
+  void plan_memory();
+  BufferSlice slice(int value, int device) const { return slices_.at({value, device}); }
   void perform(const Action& action, const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
 
   const Graph& graph_;
   std::vector<DeviceRecord*> devices_;
   const Logger& logger_;
   std::vector<int> home_;  // device producing each value; -1 for host (inputs, constants)
-  std::vector<StreamPtr> streams_;      // one per device
-  std::map<std::pair<int, int>, BufferPtr> buffers_;  // (value, device)
-  std::map<int, std::vector<uint8_t>> staging_;       // host staging per value
-  std::map<int, hxrt_event*> staging_event_;          // signalled when staging_[value] is filled
+  std::vector<StreamPtr> streams_;  // one per device
+  std::vector<BufferPtr> arenas_;   // one per device (null when unused)
+  std::map<Key, BufferSlice> slices_;
+  std::map<int, std::vector<uint8_t>> staging_;  // host staging per value
+  std::map<int, hxrt_event*> staging_event_;     // signalled when staging_[value] is filled
   std::vector<EventPtr> events_;
   std::vector<Step> steps_;
   std::vector<Action> actions_;
   std::vector<int> graph_input_slot_;  // value -> graph input index, or -1
-  std::mutex run_mutex_;               // one run at a time: buffers are shared
+  std::vector<DeviceMemoryStats> memory_stats_;
+  std::mutex run_mutex_;  // one run at a time: the arenas are shared
 };
 
 }  // namespace hxrt::host

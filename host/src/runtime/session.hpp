@@ -45,6 +45,7 @@ class Session {
   const Graph& graph() const { return graph_; }
   const std::vector<DeviceRecord*>& devices() const { return devices_; }
   const std::vector<NodePlacement>& placements() const { return placements_; }
+  const std::vector<DeviceMemoryStats>& memory_stats() const { return executor_->memory_stats(); }
 
   // Inputs and outputs by name, validated against the static signature.
   void run(const std::map<std::string, const void*>& inputs, const std::map<std::string, void*>& outputs);
