@@ -1,0 +1,243 @@
+#include "scheduler/scheduler.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "scheduler/heuristics.hpp"
+
+namespace hxrt::sched {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Fitting in memory first, then makespan.
+struct Score {
+  double overflow = 0, makespan = 0;
+  bool better_than(const Score& o) const {
+    if (overflow != o.overflow) return overflow < o.overflow;
+    return makespan < o.makespan * (1 - 1e-12);
+  }
+  bool worse_than(const Score& o) const { return o.better_than(*this); }
+};
+
+Score score(const Instance& inst, const Schedule& s) { return {memory_overflow(inst, s), s.makespan}; }
+
+class LocalSearch {
+ public:
+  LocalSearch(const Instance& inst, const Options& opt, Clock::time_point deadline_base)
+      : inst_(inst), opt_(opt), t0_(deadline_base), rng_(opt.seed) {}
+
+  Schedule run(const Schedule& from, int* evaluations) {
+    assign_ = from.device;
+    order_ = from.order;
+    cur_ = from;
+    cur_score_ = score(inst_, cur_);
+    best_ = cur_;
+    best_score_ = cur_score_;
+    crit_ = critical_path(inst_, cur_);
+    const int n = inst_.num_tasks();
+    if (n == 0 || inst_.num_devices() < 2) return best_;
+    // Without an improvement in this many tries, perturb the best and search again.
+    const int stall_limit = std::max(40, std::min(4 * n, 400));
+    int stall = 0;
+    bool reordered = false;
+    while (evals_ < opt_.max_evaluations && ms_since(t0_) < opt_.time_budget_ms) {
+      std::vector<int> cand = assign_;
+      std::vector<int> cand_order = order_;
+      const int kind = static_cast<int>(uniform(100));
+      bool changed;
+      if (kind < 35) changed = move_single(cand);
+      else if (kind < 55) changed = pull_to_neighbour(cand);
+      else if (kind < 75) changed = move_cluster(cand);
+      else if (kind < 92) changed = swap(cand);
+      else {
+        if (reordered) continue;
+        cand_order = assignment_order(inst_, cand);
+        reordered = changed = true;
+      }
+      if (!changed) {
+        ++stall;
+        if (stall > stall_limit) perturb(stall, reordered);
+        continue;
+      }
+      Schedule s = evaluate(cand, cand_order);
+      const Score sc = score(inst_, s);
+      if (!sc.worse_than(cur_score_)) {
+        const bool improved = sc.better_than(cur_score_);
+        accept(std::move(cand), std::move(cand_order), std::move(s), sc);
+        if (improved) stall = 0, reordered = false;
+        else ++stall;
+      } else {
+        ++stall;
+      }
+      if (stall > stall_limit) perturb(stall, reordered);
+    }
+    if (evaluations) *evaluations += evals_;
+    best_.algorithm = "hxrt";
+    return best_;
+  }
+
+ private:
+  const Instance& inst_;
+  const Options& opt_;
+  Clock::time_point t0_;
+  std::mt19937_64 rng_;
+  std::vector<int> assign_, order_, crit_;
+  Schedule cur_, best_;
+  Score cur_score_, best_score_;
+  int evals_ = 0;
+
+  uint64_t uniform(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng_); }
+
+  Schedule evaluate(const std::vector<int>& a, const std::vector<int>& order) {
+    ++evals_;
+    return simulate(inst_, a, order, "hxrt");
+  }
+
+  void accept(std::vector<int> a, std::vector<int> order, Schedule s, Score sc) {
+    assign_ = std::move(a);
+    order_ = std::move(order);
+    cur_ = std::move(s);
+    cur_score_ = sc;
+    crit_ = critical_path(inst_, cur_);
+    if (cur_score_.better_than(best_score_)) {
+      best_ = cur_;
+      best_score_ = cur_score_;
+    }
+  }
+
+  // Mostly tasks on the critical path: only they can shorten the makespan directly.
+  int pick_task() {
+    if (!crit_.empty() && uniform(10) < 8) return crit_[uniform(crit_.size())];
+    return static_cast<int>(uniform(inst_.num_tasks()));
+  }
+
+  int other_device(int task, int current) {
+    const int q = inst_.num_devices();
+    int options = 0;
+    for (int d = 0; d < q; ++d) options += d != current && inst_.supported(task, d);
+    if (options == 0) return -1;
+    int k = static_cast<int>(uniform(options));
+    for (int d = 0; d < q; ++d)
+      if (d != current && inst_.supported(task, d) && k-- == 0) return d;
+    return -1;
+  }
+
+  bool move_single(std::vector<int>& a) {
+    const int t = pick_task();
+    const int d = other_device(t, a[t]);
+    if (d < 0) return false;
+    a[t] = d;
+    return true;
+  }
+
+  // Moves a task next to the neighbour it exchanges the costliest transfer with.
+  bool pull_to_neighbour(std::vector<int>& a) {
+    const int t = pick_task();
+    int target = -1;
+    double heaviest = -1;
+    auto consider = [&](int e, int other) {
+      if (a[other] == a[t] || !inst_.supported(t, a[other])) return;
+      const double c = inst_.comm(e, a[t], a[other]);
+      if (c > heaviest) heaviest = c, target = a[other];
+    };
+    for (int e : inst_.in_edges[t]) consider(e, inst_.edges[e].src);
+    for (int e : inst_.out_edges[t]) consider(e, inst_.edges[e].dst);
+    if (target < 0) return false;
+    a[t] = target;
+    return true;
+  }
+
+  // A connected group of tasks sharing a device moves together, so transfers
+  // inside it stay free (single moves cannot cross that valley at high CCR).
+  bool move_cluster(std::vector<int>& a) {
+    const int t = pick_task();
+    const int from = a[t];
+    const size_t limit = 2 + uniform(7);
+    std::vector<int> cluster{t};
+    std::vector<char> in(inst_.num_tasks(), 0);
+    in[t] = 1;
+    for (size_t i = 0; i < cluster.size() && cluster.size() < limit; ++i) {
+      const int u = cluster[i];
+      auto grow = [&](int v) {
+        if (!in[v] && a[v] == from && cluster.size() < limit) in[v] = 1, cluster.push_back(v);
+      };
+      for (int e : inst_.in_edges[u]) grow(inst_.edges[e].src);
+      for (int e : inst_.out_edges[u]) grow(inst_.edges[e].dst);
+    }
+    const int d = other_device(t, from);
+    if (d < 0) return false;
+    bool any = false;
+    for (int u : cluster)
+      if (inst_.supported(u, d)) a[u] = d, any = true;
+    return any;
+  }
+
+  bool swap(std::vector<int>& a) {
+    const int t = pick_task();
+    for (int tries = 0; tries < 8; ++tries) {
+      const int x = static_cast<int>(uniform(inst_.num_tasks()));
+      if (a[x] == a[t] || !inst_.supported(t, a[x]) || !inst_.supported(x, a[t])) continue;
+      std::swap(a[t], a[x]);
+      return true;
+    }
+    return false;
+  }
+
+  // Iterated local search: restart from the best with a few random moves.
+  void perturb(int& stall, bool& reordered) {
+    stall = 0;
+    reordered = false;
+    std::vector<int> a = best_.device;
+    crit_ = critical_path(inst_, best_);
+    const int k = 2 + static_cast<int>(uniform(3));
+    for (int i = 0; i < k; ++i) {
+      if (uniform(2)) move_cluster(a);
+      else move_single(a);
+    }
+    std::vector<int> order = best_.order;
+    Schedule s = evaluate(a, order);
+    const Score sc = score(inst_, s);
+    assign_ = std::move(a);
+    order_ = std::move(order);
+    cur_ = std::move(s);
+    cur_score_ = sc;
+    crit_ = critical_path(inst_, cur_);
+    if (cur_score_.better_than(best_score_)) best_ = cur_, best_score_ = cur_score_;
+  }
+};
+
+}  // namespace
+
+Schedule refine(const Instance& instance, const Schedule& start, const Options& options, int* evaluations) {
+  LocalSearch search(instance, options, Clock::now());
+  return search.run(start, evaluations);
+}
+
+Result schedule(const Instance& instance, const Options& options) {
+  const auto t0 = Clock::now();
+  Result result;
+  result.candidates.push_back(heft(instance));
+  result.candidates.push_back(peft(instance));
+  result.candidates.push_back(best_single_device(instance));
+  result.candidates.push_back(online_eft(instance));
+  const Schedule* best = &result.candidates[0];
+  for (const Schedule& s : result.candidates)
+    if (score(instance, s).better_than(score(instance, *best))) best = &s;
+  result.best = *best;
+  if (options.refine) {
+    LocalSearch search(instance, options, t0);
+    Schedule refined = search.run(*best, &result.evaluations);
+    if (score(instance, refined).better_than(score(instance, result.best))) result.best = std::move(refined);
+  }
+  result.wall_ms = ms_since(t0);
+  return result;
+}
+
+}  // namespace hxrt::sched

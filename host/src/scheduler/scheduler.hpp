@@ -1,0 +1,33 @@
+// hxrt's scheduler: a portfolio of greedy candidates (HEFT, PEFT, best single
+// device, online EFT), the best of them refined by iterated local search.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "scheduler/schedule.hpp"
+
+namespace hxrt::sched {
+
+struct Options {
+  bool refine = true;
+  int max_evaluations = 4000;   // re-simulations the refinement may spend
+  double time_budget_ms = 40;   // wall-clock cap for the whole call (greedy + refinement)
+  uint64_t seed = 1;            // the search is deterministic for a seed unless the time cap cuts it
+};
+
+struct Result {
+  Schedule best;                     // valid, and no slower than any candidate
+  std::vector<Schedule> candidates;  // the greedy schedules, for reports
+  int evaluations = 0;
+  double wall_ms = 0;
+};
+
+// The latency objective: the makespan of one run. Among schedules that fit in
+// memory, the shortest; if none fits, the one overflowing least.
+Result schedule(const Instance& instance, const Options& options = {});
+
+// The refinement on its own, from a given schedule (its assignment and order).
+Schedule refine(const Instance& instance, const Schedule& start, const Options& options, int* evaluations = nullptr);
+
+}  // namespace hxrt::sched
