@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <map>
 #include <thread>
 
 #include "graph/onnx_proto.hpp"
@@ -211,4 +212,46 @@ TEST(Session, ValuesCrossPluginsCorrectly) {
     auto ref = mlp_reference(a, b, c);
     for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], ref[i], 1e-5) << i;
   }
+}
+
+TEST(Session, TraceCoversEveryActionInStreamOrder) {
+  hxrt::host::EnvironmentConfig config;
+  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so", plugin_dir() + "/libhxrt_template.so"};
+  config.only_plugin_paths = true;
+  config.log_level = HXRT_LOG_ERROR;
+  hxrt::host::Environment env(config);
+  hxrt::host::SessionConfig session_config;
+  session_config.placer = std::make_shared<AlternatingPlacer>();
+  std::string model = mlp_model();
+  hxrt::host::Session session(env, model.data(), model.size(), session_config);
+  auto a = random_values(32, 1), b = random_values(40, 2), c = random_values(5, 3);
+  std::vector<float> y(20);
+  hxrt::host::RunTrace trace;
+  session.run(std::vector<const void*>{a.data(), b.data(), c.data()}, std::vector<void*>{y.data()}, &trace);
+  auto ref = mlp_reference(a, b, c);
+  for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], ref[i], 1e-5) << "tracing must not change results";
+
+  std::map<std::string, int> computes;
+  std::map<std::string, double> track_end;
+  for (const auto& r : trace.measured) {
+    EXPECT_GE(r.end_us, r.start_us) << r.name;
+    if (r.category == "compute") ++computes[r.name];
+    if (r.category == "copy") {
+      EXPECT_GT(r.bytes, 0u) << r.name;
+    }
+    if (r.track == "host") continue;
+    // One stream runs one thing at a time, in order.
+    EXPECT_GE(r.start_us, track_end[r.track] - 1e-9) << r.name << " on " << r.track;
+    track_end[r.track] = r.end_us;
+  }
+  EXPECT_EQ(computes.size(), 3u);  // MatMul, Add, Relu
+  for (const auto& [name, count] : computes) EXPECT_EQ(count, 1) << name;
+  EXPECT_GE(track_end.size(), 2u) << "two devices, two stream tracks";
+  auto host_waits = std::count_if(trace.measured.begin(), trace.measured.end(),
+                                 [](const auto& r) { return r.track == "host"; });
+  EXPECT_EQ(trace.predicted.size(), trace.measured.size() - static_cast<size_t>(host_waits));
+  EXPECT_GT(trace.predicted_makespan_us(), 0.0);
+  std::string json = trace.to_chrome_json();
+  EXPECT_NE(json.find("\"traceEvents\""), std::string::npos);
+  EXPECT_NE(json.find("predicted"), std::string::npos);
 }

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <fstream>
 #include <random>
 
 #include "common/strings.hpp"
@@ -50,6 +51,8 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup, "untimed runs before timing")->capture_default_str();
   app.add_option("--input-shape", input_shapes, "NAME=D0,D1,... for symbolic input dims");
   app.add_flag("--placement", show_placement, "print which device runs each node");
+  std::string trace_path;
+  app.add_option("--trace", trace_path, "write one extra run's timeline as Chrome trace JSON (Perfetto)");
   app.add_option("--json", json_path, "write results as JSON to this file");
   app.add_flag("-v,--verbose", verbose, "log informational messages");
   CLI11_PARSE(app, argc, argv);
@@ -205,6 +208,11 @@ int main(int argc, char** argv) {
                                      {"max_rel_error", c.max_rel_error}, {"mismatches", c.mismatches}, {"pass", ok}});
         if (!ok) exit_code = 1;
       }
+    }
+    if (!trace_path.empty()) {
+      std::string summary = session.run_traced(in_refs, out_refs, trace_path);
+      std::cout << "trace written to " << trace_path << "\n" << summary << "\n";
+      report["trace_summary"] = summary;
     }
     if (!json_path.empty()) std::ofstream(json_path) << report.dump(2) << "\n";
     return exit_code;

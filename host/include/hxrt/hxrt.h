@@ -173,6 +173,15 @@ HXRT_API hxrt_status* hxrt_session_get_output(const hxrt_session* session, size_
 HXRT_API hxrt_status* hxrt_session_run(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,
                                        hxrt_tensor* const* outputs, size_t num_outputs);
 
+/* As hxrt_session_run, and writes the run's timeline as Chrome trace JSON
+ * (opens in Perfetto) to trace_path: a track per device stream with each op
+ * and copy (with bytes), host waits, and the predicted schedule beside it.
+ * `summary` (may be NULL) receives a one-line comparison of predicted and
+ * measured makespan and the share of transfer time hidden under compute. */
+HXRT_API hxrt_status* hxrt_session_run_traced(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,
+                                              hxrt_tensor* const* outputs, size_t num_outputs, const char* trace_path,
+                                              char* summary, size_t summary_capacity);
+
 /* Where each node runs: the placement the session chose. */
 typedef struct hxrt_node_placement {
   size_t struct_size;

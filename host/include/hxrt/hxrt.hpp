@@ -183,6 +183,24 @@ class Session {
 
   // Inputs and outputs by name; shapes and dtypes are the model's own.
   void run(const std::vector<TensorRef>& inputs, const std::vector<TensorRef>& outputs) {
+    run_with(inputs, outputs, [&](auto in, size_t n_in, auto out, size_t n_out) {
+      return hxrt_session_run(get(), in, n_in, out, n_out);
+    });
+  }
+
+  // Runs once and writes the timeline as Chrome trace JSON; returns the summary line.
+  std::string run_traced(const std::vector<TensorRef>& inputs, const std::vector<TensorRef>& outputs,
+                         const std::string& trace_path) {
+    char summary[512] = {0};
+    run_with(inputs, outputs, [&](auto in, size_t n_in, auto out, size_t n_out) {
+      return hxrt_session_run_traced(get(), in, n_in, out, n_out, trace_path.c_str(), summary, sizeof(summary));
+    });
+    return summary;
+  }
+
+ private:
+  template <typename Call>
+  void run_with(const std::vector<TensorRef>& inputs, const std::vector<TensorRef>& outputs, Call call) {
     const std::vector<ValueInfo> input_signature = this->inputs();
     const std::vector<ValueInfo> output_signature = this->outputs();
     std::vector<hxrt_tensor> in = describe(inputs, input_signature);
@@ -191,10 +209,9 @@ class Session {
     std::vector<hxrt_tensor*> out_ptrs;
     for (auto& t : in) in_ptrs.push_back(&t);
     for (auto& t : out) out_ptrs.push_back(&t);
-    check(hxrt_session_run(get(), in_ptrs.data(), in_ptrs.size(), out_ptrs.data(), out_ptrs.size()));
+    check(call(in_ptrs.data(), in_ptrs.size(), out_ptrs.data(), out_ptrs.size()));
   }
 
- private:
   std::vector<ValueInfo> values(bool want_inputs) const {
     std::vector<ValueInfo> list;
     size_t count = want_inputs ? hxrt_session_input_count(get()) : hxrt_session_output_count(get());

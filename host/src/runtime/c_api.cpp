@@ -152,6 +152,9 @@ hxrt_status* get_value_info(const hxrt_session* session, size_t index, hxrt_valu
   });
 }
 
+hxrt_status* run_session(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,
+                         hxrt_tensor* const* outputs, size_t num_outputs, hxrt::host::RunTrace* trace);
+
 }  // namespace
 
 extern "C" {
@@ -303,6 +306,35 @@ hxrt_status* hxrt_session_get_output(const hxrt_session* session, size_t index, 
 
 hxrt_status* hxrt_session_run(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,
                               hxrt_tensor* const* outputs, size_t num_outputs) {
+  return run_session(session, inputs, num_inputs, outputs, num_outputs, nullptr);
+}
+
+hxrt_status* hxrt_session_run_traced(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,
+                                     hxrt_tensor* const* outputs, size_t num_outputs, const char* trace_path,
+                                     char* summary, size_t summary_capacity) {
+  if (trace_path == nullptr) return make_status(HXRT_STATUS_INVALID_ARGUMENT, "trace_path must not be NULL");
+  hxrt::host::RunTrace trace;
+  if (hxrt_status* status = run_session(session, inputs, num_inputs, outputs, num_outputs, &trace)) return status;
+  return guarded([&] {
+    std::FILE* file = std::fopen(trace_path, "w");
+    if (file == nullptr) throw Error(HXRT_STATUS_NOT_FOUND, fmt::format("cannot write trace '{}'", trace_path));
+    std::string json = trace.to_chrome_json();
+    bool written = std::fwrite(json.data(), 1, json.size(), file) == json.size();
+    written = std::fclose(file) == 0 && written;
+    if (!written) throw Error(HXRT_STATUS_INTERNAL, fmt::format("writing trace '{}' failed", trace_path));
+    if (summary != nullptr && summary_capacity > 0) {
+      std::string text = trace.summary();
+      std::snprintf(summary, summary_capacity, "%s", text.c_str());
+    }
+  });
+}
+
+}  // extern "C"
+
+namespace {
+
+hxrt_status* run_session(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,
+                         hxrt_tensor* const* outputs, size_t num_outputs, hxrt::host::RunTrace* trace) {
   return guarded([&] {
     require(session != nullptr, "session must not be NULL");
     require(num_inputs == 0 || inputs != nullptr, "inputs must not be NULL");
@@ -344,9 +376,13 @@ hxrt_status* hxrt_session_run(hxrt_session* session, const hxrt_tensor* const* i
       check(outputs[i], g.outputs, "output");
       out[outputs[i]->name] = outputs[i]->data;
     }
-    session->impl->run(in, out);
+    session->impl->run(in, out, trace);
   });
 }
+
+}  // namespace
+
+extern "C" {
 
 size_t hxrt_session_node_count(const hxrt_session* session) {
   return session ? session->impl->placements().size() : 0;

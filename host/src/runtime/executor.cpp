@@ -1,7 +1,11 @@
 #include "executor.hpp"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -10,8 +14,8 @@
 namespace hxrt::host {
 
 Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const Placement& placement,
-                   const Logger& logger)
-    : graph_(graph), devices_(std::move(devices)), logger_(logger) {
+                   std::vector<double> estimated_ns, const Logger& logger)
+    : graph_(graph), devices_(std::move(devices)), logger_(logger), estimated_ns_(std::move(estimated_ns)) {
   home_.assign(graph.values.size(), -1);
   graph_input_slot_.assign(graph.values.size(), -1);
   for (size_t i = 0; i < graph.inputs.size(); ++i) graph_input_slot_[graph.inputs[i]] = static_cast<int>(i);
@@ -199,11 +203,13 @@ void Executor::perform(const Action& a, const std::vector<const void*>& inputs, 
   }
 }
 
-void Executor::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs) {
+void Executor::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace* trace) {
   std::lock_guard lock(run_mutex_);
   std::optional<Error> first_error;
   try {
-    for (const Action& action : actions_) perform(action, inputs, outputs);
+    if (trace != nullptr) run_traced(inputs, outputs, *trace);
+    else
+      for (const Action& action : actions_) perform(action, inputs, outputs);
   } catch (const Error& e) {
     first_error = e;
   }
@@ -226,6 +232,165 @@ void Executor::run(const std::vector<const void*>& inputs, const std::vector<voi
     else if (graph_input_slot_[v] >= 0)
       std::memcpy(outputs[o], inputs[graph_input_slot_[v]], static_cast<size_t>(bytes_of(v)));
   }
+}
+
+int Executor::stream_of(const Action& a) const {
+  switch (a.kind) {
+    case ActionKind::kUpload: case ActionKind::kFromStaging: case ActionKind::kPeerCopy: return a.to;
+    case ActionKind::kExecute: return steps_[a.step].device;
+    case ActionKind::kToStaging: case ActionKind::kDownloadOutput: return a.from;
+  }
+  return -1;
+}
+
+TraceRecord Executor::describe(const Action& a) const {
+  TraceRecord r;
+  int stream = stream_of(a);
+  r.track = devices_[stream]->id + " stream";
+  if (a.kind == ActionKind::kExecute) {
+    const Node& node = graph_.nodes[steps_[a.step].node];
+    r.name = node.name + " (" + node.op_type + ")";
+    r.category = "compute";
+    return r;
+  }
+  static const char* kinds[] = {"upload", "", "to staging", "from staging", "peer copy", "download"};
+  r.name = std::string(kinds[static_cast<int>(a.kind)]) + " " + graph_.values[a.value].name;
+  r.category = "copy";
+  r.bytes = static_cast<uint64_t>(bytes_of(a.value));
+  return r;
+}
+
+// Replays the action list against the plugins' estimates and transfer costs:
+// each stream runs its actions in order; a value is ready when its producer
+// or copy finishes.
+std::vector<TraceRecord> Executor::predict() const {
+  std::vector<double> stream_free(devices_.size(), 0.0);
+  std::map<Key, double> ready;  // (value, device) -> time available, us
+  auto link_us = [](const hxrt_link_cost& link, uint64_t bytes) {
+    double bw = link.bandwidth_bytes_per_s > 0 ? link.bandwidth_bytes_per_s : 1e9;
+    return (link.latency_ns + 1e9 * static_cast<double>(bytes) / bw) / 1e3;
+  };
+  std::vector<TraceRecord> out;
+  for (const Action& a : actions_) {
+    TraceRecord r = describe(a);
+    int stream = stream_of(a);
+    const hxrt_transfer_costs& costs = devices_[stream]->transfer_costs;
+    double earliest = stream_free[stream], duration = 0;
+    switch (a.kind) {
+      case ActionKind::kUpload: duration = link_us(costs.host_to_device_pageable, r.bytes); break;
+      case ActionKind::kExecute:
+        for (const Key& k : steps_[a.step].inputs) earliest = std::max(earliest, ready[k]);
+        duration = estimated_ns_.empty() ? 0 : estimated_ns_[steps_[a.step].node] / 1e3;
+        break;
+      case ActionKind::kToStaging: case ActionKind::kDownloadOutput:
+        earliest = std::max(earliest, ready[{a.value, a.from}]);
+        duration = link_us(costs.device_to_host_pageable, r.bytes);
+        break;
+      case ActionKind::kFromStaging:
+        earliest = std::max(earliest, ready[{a.value, -1}]);
+        duration = link_us(costs.host_to_device_pageable, r.bytes);
+        break;
+      case ActionKind::kPeerCopy:
+        earliest = std::max(earliest, ready[{a.value, a.from}]);
+        duration = link_us(costs.device_to_device, r.bytes);
+        break;
+    }
+    r.start_us = earliest;
+    r.end_us = earliest + duration;
+    stream_free[stream] = r.end_us;
+    if (a.kind == ActionKind::kExecute)
+      for (const Key& k : steps_[a.step].outputs) ready[k] = r.end_us;
+    else if (a.kind == ActionKind::kToStaging) ready[{a.value, -1}] = r.end_us;
+    else if (a.kind != ActionKind::kDownloadOutput) ready[{a.value, a.to}] = r.end_us;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// Tracing: after each action the host records an event on the action's
+// stream; one waiter thread per stream waits for those events in order and
+// stamps their completion. An action starts when it was enqueued or when the
+// previous action on its stream completed, whichever is later.
+void Executor::run_traced(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace& trace) {
+  using Clock = std::chrono::steady_clock;
+  if (trace_events_.empty())
+    for (const Action& a : actions_) trace_events_.push_back(create_event(*devices_[stream_of(a)]));
+  struct Item {
+    size_t action;
+    double enqueued_us;
+  };
+  struct Waiter {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<Item> queue;
+    bool closed = false;
+    std::thread thread;
+  };
+  Clock::time_point t0 = Clock::now();
+  auto now_us = [&] { return std::chrono::duration<double, std::micro>(Clock::now() - t0).count(); };
+  std::vector<TraceRecord> records(actions_.size());
+  std::vector<std::unique_ptr<Waiter>> waiters(devices_.size());
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    if (!streams_[d]) continue;
+    waiters[d] = std::make_unique<Waiter>();
+    Waiter* w = waiters[d].get();
+    w->thread = std::thread([this, w, d, &records, &now_us] {
+      double previous_end = 0;
+      for (;;) {
+        Item item;
+        {
+          std::unique_lock lock(w->mutex);
+          w->cv.wait(lock, [&] { return w->closed || !w->queue.empty(); });
+          if (w->queue.empty()) return;
+          item = w->queue.front();
+          w->queue.pop_front();
+        }
+        hxrt_plugin_status* status = devices_[d]->plugin->api().event_synchronize(trace_events_[item.action].get());
+        if (status != nullptr) devices_[d]->plugin->api().status_destroy(status);  // run() reports errors
+        double end = now_us();
+        records[item.action] = describe(actions_[item.action]);
+        records[item.action].start_us = std::max(item.enqueued_us, previous_end);
+        records[item.action].end_us = end;
+        previous_end = end;
+      }
+    });
+  }
+  std::vector<TraceRecord> host_waits;
+  auto close_waiters = [&] {
+    for (auto& w : waiters) {
+      if (!w) continue;
+      {
+        std::lock_guard lock(w->mutex);
+        w->closed = true;
+      }
+      w->cv.notify_all();
+      w->thread.join();
+    }
+  };
+  try {
+    for (size_t i = 0; i < actions_.size(); ++i) {
+      const Action& a = actions_[i];
+      double enqueued = now_us();
+      perform(a, inputs, outputs);
+      if (a.kind == ActionKind::kFromStaging)
+        host_waits.push_back({"host", "wait for " + graph_.values[a.value].name, "wait", enqueued, now_us(), 0});
+      int stream = stream_of(a);
+      record_event(*devices_[stream], trace_events_[i].get(), streams_[stream].get());
+      Waiter& w = *waiters[stream];
+      {
+        std::lock_guard lock(w.mutex);
+        w.queue.push_back({i, enqueued});
+      }
+      w.cv.notify_one();
+    }
+  } catch (...) {
+    close_waiters();
+    throw;
+  }
+  close_waiters();
+  trace.measured = std::move(records);
+  trace.measured.insert(trace.measured.end(), host_waits.begin(), host_waits.end());
+  trace.predicted = predict();
 }
 
 }  // namespace hxrt::host

@@ -18,6 +18,7 @@
 #include "logger.hpp"
 #include "memory_planner.hpp"
 #include "placement.hpp"
+#include "trace.hpp"
 
 namespace hxrt::host {
 
@@ -29,12 +30,15 @@ struct DeviceMemoryStats {
 
 class Executor {
  public:
-  Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const Placement& placement, const Logger& logger);
+  // `estimated_ns[n]` is the placed device's estimate for node n (for the predicted trace).
+  Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const Placement& placement,
+           std::vector<double> estimated_ns, const Logger& logger);
   ~Executor();
 
   // inputs[i] is the data of graph.inputs[i]; outputs[i] receives
   // graph.outputs[i] (nullptr: not wanted). Blocks until outputs are written.
-  void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
+  // With `trace`, also records when each action ran (one extra event per action).
+  void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace* trace = nullptr);
 
   const std::vector<DeviceMemoryStats>& memory_stats() const { return memory_stats_; }
 
@@ -62,6 +66,11 @@ class Executor {
   void plan_memory();
   BufferSlice slice(int value, int device) const { return slices_.at({value, device}); }
   void perform(const Action& action, const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
+  void run_traced(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace& trace);
+  // The stream an action's device work runs on, -1 for none.
+  int stream_of(const Action& action) const;
+  TraceRecord describe(const Action& action) const;
+  std::vector<TraceRecord> predict() const;
 
   const Graph& graph_;
   std::vector<DeviceRecord*> devices_;
@@ -77,6 +86,8 @@ class Executor {
   std::vector<Action> actions_;
   std::vector<int> graph_input_slot_;  // value -> graph input index, or -1
   std::vector<DeviceMemoryStats> memory_stats_;
+  std::vector<double> estimated_ns_;
+  std::vector<EventPtr> trace_events_;  // one per action, made on the first traced run
   std::mutex run_mutex_;  // one run at a time: the arenas are shared
 };
 

@@ -33,7 +33,9 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
     placements_.push_back({graph_.nodes[n].name, graph_.nodes[n].op_type, devices_[d]->id,
                            table.support[n][d].estimated_ns});
   }
-  executor_ = std::make_unique<Executor>(graph_, devices_, placement, environment_.logger());
+  std::vector<double> estimates;
+  for (const auto& p : placements_) estimates.push_back(p.estimated_ns);
+  executor_ = std::make_unique<Executor>(graph_, devices_, placement, std::move(estimates), environment_.logger());
 }
 
 Session::~Session() = default;
@@ -110,13 +112,14 @@ std::vector<DeviceRecord*> Session::select_devices(const SessionConfig& config) 
   return chosen;
 }
 
-void Session::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs) {
+void Session::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace* trace) {
   if (inputs.size() != graph_.inputs.size() || outputs.size() != graph_.outputs.size())
     throw Error(HXRT_STATUS_INVALID_ARGUMENT, "run: wrong number of inputs or outputs");
-  executor_->run(inputs, outputs);
+  executor_->run(inputs, outputs, trace);
 }
 
-void Session::run(const std::map<std::string, const void*>& inputs, const std::map<std::string, void*>& outputs) {
+void Session::run(const std::map<std::string, const void*>& inputs, const std::map<std::string, void*>& outputs,
+                  RunTrace* trace) {
   std::vector<const void*> in(graph_.inputs.size(), nullptr);
   std::vector<bool> given(graph_.inputs.size(), false);  // empty tensors may have no data pointer
   std::vector<void*> out(graph_.outputs.size(), nullptr);
@@ -137,7 +140,7 @@ void Session::run(const std::map<std::string, const void*>& inputs, const std::m
       throw Error(HXRT_STATUS_INVALID_ARGUMENT, "run: the model has no output '" + name + "'");
     out[static_cast<size_t>(it - graph_.outputs.begin())] = data;
   }
-  executor_->run(in, out);
+  executor_->run(in, out, trace);
 }
 
 }  // namespace hxrt::host

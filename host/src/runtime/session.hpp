@@ -48,9 +48,11 @@ class Session {
   const std::vector<DeviceMemoryStats>& memory_stats() const { return executor_->memory_stats(); }
 
   // Inputs and outputs by name, validated against the static signature.
-  void run(const std::map<std::string, const void*>& inputs, const std::map<std::string, void*>& outputs);
+  // With `trace`, also records the run's timeline (see trace.hpp).
+  void run(const std::map<std::string, const void*>& inputs, const std::map<std::string, void*>& outputs,
+           RunTrace* trace = nullptr);
   // Positional form: one entry per graph input / output (nullptr = output not wanted).
-  void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
+  void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace* trace = nullptr);
 
  private:
   std::vector<DeviceRecord*> select_devices(const SessionConfig& config) const;

@@ -1,0 +1,33 @@
+// Execution traces: what ran where and when during one run, written as Chrome
+// trace JSON (opens in Perfetto / chrome://tracing), with the predicted
+// schedule beside the measured one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hxrt::host {
+
+struct TraceRecord {
+  std::string track;     // "cpu:0 stream", "host"
+  std::string name;      // node name or "copy <value>"
+  std::string category;  // "compute", "copy", "wait"
+  double start_us = 0;   // from the start of the run
+  double end_us = 0;
+  uint64_t bytes = 0;    // copies: bytes moved
+};
+
+struct RunTrace {
+  std::vector<TraceRecord> measured;
+  std::vector<TraceRecord> predicted;
+
+  double measured_makespan_us() const;
+  double predicted_makespan_us() const;
+  // Share of copy time during which some compute ran on another track.
+  double hidden_transfer_share() const;
+  std::string to_chrome_json() const;
+  std::string summary() const;
+};
+
+}  // namespace hxrt::host
