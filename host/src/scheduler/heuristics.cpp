@@ -7,12 +7,19 @@ namespace hxrt::sched {
 
 namespace {
 
-// Resident weights per device: a device is admissible while its capacity holds them.
+// Resident weights per device: a device is admissible while its capacity holds
+// them plus room for the largest single op's inputs and output.
 class WeightBudget {
  public:
-  explicit WeightBudget(const Instance& inst) : inst_(inst), used_(inst.num_devices(), 0) {}
+  explicit WeightBudget(const Instance& inst) : inst_(inst), used_(inst.num_devices(), 0) {
+    for (int t = 0; t < inst.num_tasks(); ++t) {
+      double working = inst.tasks[t].output_bytes;
+      for (int e : inst.in_edges[t]) working += inst.tasks[inst.edges[e].src].output_bytes;
+      reserve_ = std::max(reserve_, working);
+    }
+  }
   bool fits(int task, int device) const {
-    return used_[device] + inst_.tasks[task].weight_bytes <= inst_.devices[device].memory_bytes;
+    return used_[device] + inst_.tasks[task].weight_bytes + reserve_ <= inst_.devices[device].memory_bytes;
   }
   // Whether any supporting device still fits the task (if none, memory is ignored for it).
   bool any_fits(int task) const {
@@ -25,6 +32,7 @@ class WeightBudget {
  private:
   const Instance& inst_;
   std::vector<double> used_;
+  double reserve_ = 0;
 };
 
 }  // namespace

@@ -213,6 +213,38 @@ class LocalSearch {
   }
 };
 
+// Moves tasks off devices that overflow, heaviest first, to the device with the
+// most room that runs them fastest, until everything fits or nothing helps.
+Schedule repair_memory(const Instance& inst, Schedule s) {
+  const int q = inst.num_devices();
+  for (int round = 0; round < inst.num_tasks(); ++round) {
+    const std::vector<double> peaks = memory_peaks(inst, s);
+    int worst = -1;
+    for (int d = 0; d < q; ++d)
+      if (peaks[d] > inst.devices[d].memory_bytes && (worst < 0 || peaks[d] - inst.devices[d].memory_bytes >
+                                                                      peaks[worst] - inst.devices[worst].memory_bytes))
+        worst = d;
+    if (worst < 0) break;
+    int victim = -1, target = -1;
+    for (int t = 0; t < inst.num_tasks(); ++t) {
+      if (s.device[t] != worst) continue;
+      const double bytes = inst.tasks[t].weight_bytes + inst.tasks[t].output_bytes;
+      if (victim >= 0 && bytes <= inst.tasks[victim].weight_bytes + inst.tasks[victim].output_bytes) continue;
+      int best = -1;
+      for (int d = 0; d < q; ++d)
+        if (d != worst && inst.supported(t, d) && peaks[d] + bytes <= inst.devices[d].memory_bytes &&
+            (best < 0 || inst.cost(t, d) < inst.cost(t, best)))
+          best = d;
+      if (best >= 0) victim = t, target = best;
+    }
+    if (victim < 0) break;
+    std::vector<int> a = s.device;
+    a[victim] = target;
+    s = simulate(inst, a, assignment_order(inst, a), s.algorithm);
+  }
+  return s;
+}
+
 }  // namespace
 
 Schedule refine(const Instance& instance, const Schedule& start, const Options& options, int* evaluations) {
@@ -231,6 +263,10 @@ Result schedule(const Instance& instance, const Options& options) {
   for (const Schedule& s : result.candidates)
     if (score(instance, s).better_than(score(instance, *best))) best = &s;
   result.best = *best;
+  if (instance.memory_limited && memory_overflow(instance, result.best) > 0) {
+    Schedule repaired = repair_memory(instance, result.best);
+    if (score(instance, repaired).better_than(score(instance, result.best))) result.best = std::move(repaired);
+  }
   if (options.refine) {
     LocalSearch search(instance, options, t0);
     Schedule refined = search.run(*best, &result.evaluations);
