@@ -255,3 +255,32 @@ TEST(Session, TraceCoversEveryActionInStreamOrder) {
   EXPECT_NE(json.find("\"traceEvents\""), std::string::npos);
   EXPECT_NE(json.find("predicted"), std::string::npos);
 }
+
+TEST(Session, ConcurrentRunsWithChunkedCrossPluginCopies) {
+  hxrt::host::EnvironmentConfig config;
+  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so", plugin_dir() + "/libhxrt_template.so"};
+  config.only_plugin_paths = true;
+  config.log_level = HXRT_LOG_ERROR;
+  hxrt::host::Environment env(config);
+  hxrt::host::SessionConfig session_config;
+  session_config.placer = std::make_shared<AlternatingPlacer>();
+  session_config.executor.runs_in_flight = 3;
+  session_config.executor.transfer_chunk_bytes = 24;  // forces several chunks per crossing value
+  std::string model = mlp_model();
+  hxrt::host::Session session(env, model.data(), model.size(), session_config);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t)
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < 15; ++r) {
+        auto a = random_values(32, 100 * t + r), b = random_values(40, 7 * t + r), c = random_values(5, t);
+        std::vector<float> y(20);
+        session.run(std::vector<const void*>{a.data(), b.data(), c.data()}, std::vector<void*>{y.data()});
+        auto ref = mlp_reference(a, b, c);
+        for (size_t i = 0; i < y.size(); ++i)
+          if (std::fabs(y[i] - ref[i]) > 1e-5) ++failures;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+}

@@ -1,7 +1,7 @@
 #include "executor.hpp"
 
+#include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <set>
@@ -13,20 +13,35 @@
 
 namespace hxrt::host {
 
+struct Executor::Staging {
+  BufferPtr pinned;               // a HOST_PINNED buffer of the producing device, when it offers one
+  std::vector<uint8_t> pageable;  // otherwise
+  uint8_t* data = nullptr;
+  std::vector<EventPtr> chunk_ready;  // one per chunk, signalled on the producing device
+};
+
+struct Executor::Context {
+  std::vector<StreamPtr> streams;  // one per used device
+  std::vector<BufferPtr> arenas;   // one per used device
+  std::map<int, Staging> staging;  // value -> host staging
+  std::map<size_t, EventPtr> peer_ready;  // action index -> event for a peer copy
+  std::vector<EventPtr> trace_events;     // one per action, made on the first traced run
+  std::vector<std::vector<BufferSlice>> step_inputs, step_outputs;
+};
+
 Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const Placement& placement,
-                   std::vector<double> estimated_ns, const Logger& logger)
-    : graph_(graph), devices_(std::move(devices)), logger_(logger), estimated_ns_(std::move(estimated_ns)) {
+                   std::vector<double> estimated_ns, const Logger& logger, ExecutorOptions options)
+    : graph_(graph), devices_(std::move(devices)), logger_(logger), options_(options),
+      estimated_ns_(std::move(estimated_ns)) {
   home_.assign(graph.values.size(), -1);
   graph_input_slot_.assign(graph.values.size(), -1);
+  device_used_.assign(devices_.size(), false);
   for (size_t i = 0; i < graph.inputs.size(); ++i) graph_input_slot_[graph.inputs[i]] = static_cast<int>(i);
-  std::set<int> used_devices;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    used_devices.insert(placement.device_of_node[n]);
+    device_used_[placement.device_of_node[n]] = true;
     for (int v : graph.nodes[n].outputs)
       if (v >= 0) home_[v] = placement.device_of_node[n];
   }
-  streams_.resize(devices_.size());
-  for (int d : used_devices) streams_[d] = create_stream(*devices_[d]);
 
   std::set<Key> resident;  // (value, device) pairs some action fills
   std::vector<Action> actions;
@@ -35,8 +50,7 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
     int d = placement.device_of_node[n];
     for (int v : graph.nodes[n].inputs) {
       if (v < 0 || graph.values[v].constant || graph_input_slot_[v] < 0) continue;
-      if (resident.insert({v, d}).second)
-        actions.push_back({ActionKind::kUpload, v, -1, d, -1, graph_input_slot_[v], nullptr});
+      if (resident.insert({v, d}).second) actions.push_back({ActionKind::kUpload, v, -1, d, -1, graph_input_slot_[v]});
     }
   }
   // Values that cross plugins are staged right after they are produced.
@@ -49,7 +63,7 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
     int d = placement.device_of_node[n];
-    Step step{static_cast<int>(n), d, nullptr, {}, {}, {}, {}};
+    Step step{static_cast<int>(n), d, nullptr, {}, {}};
     SubgraphView view(graph, {static_cast<int>(n)}, /*all_outputs=*/true);
     for (int v : view.input_values()) {
       if (home_[v] >= 0 && home_[v] != d && resident.insert({v, d}).second) plan_transfer(v, d, actions);
@@ -58,7 +72,7 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
     for (int v : view.output_values()) step.outputs.push_back({v, d});
     step.executable = compile(*devices_[d], view.desc(), fmt::format("node '{}' ({})", node.name, node.op_type));
     steps_.push_back(std::move(step));
-    actions.push_back({ActionKind::kExecute, -1, -1, d, static_cast<int>(steps_.size() - 1), -1, nullptr});
+    actions.push_back({ActionKind::kExecute, -1, -1, d, static_cast<int>(steps_.size() - 1), -1});
     for (int v : node.outputs) {
       if (v < 0) continue;
       auto it = consumers_elsewhere.find(v);
@@ -66,30 +80,33 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
       if (it != consumers_elsewhere.end())
         for (int c : it->second) crosses_plugins |= devices_[c]->plugin != devices_[d]->plugin;
       if (crosses_plugins) {
-        events_.push_back(create_event(*devices_[d]));
-        staging_[v].resize(static_cast<size_t>(bytes_of(v)));
-        staging_event_[v] = events_.back().get();
-        actions.push_back({ActionKind::kToStaging, v, d, -1, -1, -1, events_.back().get()});
+        staged_values_[v] = d;
+        actions.push_back({ActionKind::kToStaging, v, d, -1, -1, -1});
       }
       for (size_t o = 0; o < graph.outputs.size(); ++o)
-        if (graph.outputs[o] == v)
-          actions.push_back({ActionKind::kDownloadOutput, v, d, -1, -1, static_cast<int>(o), nullptr});
+        if (graph.outputs[o] == v) actions.push_back({ActionKind::kDownloadOutput, v, d, -1, -1, static_cast<int>(o)});
     }
   }
   actions_ = std::move(actions);
   plan_memory();
+  int contexts = std::max(1, options_.runs_in_flight);
+  for (int i = 0; i < contexts; ++i) {
+    contexts_.push_back(make_context());
+    idle_.push_back(contexts_.back().get());
+  }
 }
 
 Executor::~Executor() {
   // Let in-flight work finish before arenas and executables go away.
-  for (size_t d = 0; d < streams_.size(); ++d) {
-    if (!streams_[d]) continue;
-    try {
-      synchronize_stream(*devices_[d], streams_[d].get(), "stream failed while destroying a session");
-    } catch (const Error& e) {
-      logger_.warning(e.message());
+  for (auto& c : contexts_)
+    for (size_t d = 0; d < devices_.size(); ++d) {
+      if (!c->streams[d]) continue;
+      try {
+        synchronize_stream(*devices_[d], c->streams[d].get(), "stream failed while destroying a session");
+      } catch (const Error& e) {
+        logger_.warning(e.message());
+      }
     }
-  }
 }
 
 int64_t Executor::bytes_of(int value) const {
@@ -100,32 +117,28 @@ int64_t Executor::bytes_of(int value) const {
 void Executor::plan_transfer(int value, int device, std::vector<Action>& actions) {
   int from = home_[value];
   if (devices_[from]->plugin == devices_[device]->plugin && devices_[from]->plugin->api().copy_on_device != nullptr) {
-    events_.push_back(create_event(*devices_[from]));
-    actions.push_back({ActionKind::kPeerCopy, value, from, device, -1, -1, events_.back().get()});
+    actions.push_back({ActionKind::kPeerCopy, value, from, device, -1, -1});
     return;
   }
-  if (!staging_.count(value)) {
+  if (!staged_values_.count(value)) {
     // Same plugin without a device-to-device path: stage right after the producer.
-    events_.push_back(create_event(*devices_[from]));
-    staging_[value].resize(static_cast<size_t>(bytes_of(value)));
-    staging_event_[value] = events_.back().get();
+    staged_values_[value] = from;
     for (size_t i = 0; i < actions.size(); ++i) {
       if (actions[i].kind != ActionKind::kExecute) continue;
       const auto& produced = graph_.nodes[steps_[actions[i].step].node].outputs;
       if (std::find(produced.begin(), produced.end(), value) == produced.end()) continue;
-      actions.insert(actions.begin() + static_cast<long>(i) + 1,
-                     {ActionKind::kToStaging, value, from, -1, -1, -1, events_.back().get()});
+      actions.insert(actions.begin() + static_cast<long>(i) + 1, {ActionKind::kToStaging, value, from, -1, -1, -1});
       break;
     }
   }
-  actions.push_back({ActionKind::kFromStaging, value, from, device, -1, -1, staging_event_.at(value)});
+  actions.push_back({ActionKind::kFromStaging, value, from, device, -1, -1});
 }
 
 // Lifetimes are spans of the action list. Every action on a device's memory
-// runs on that device's one stream, in action order, so reuse after the last
-// use is safe; the one exception is a peer copy, which reads the source
-// device's memory from the destination's stream: such sources stay live to
-// the end of the run.
+// runs on that device's stream of the context, in action order, so reuse
+// after the last use is safe; the one exception is a peer copy, which reads
+// the source device's memory from the destination's stream: such sources
+// stay live to the end of the run.
 void Executor::plan_memory() {
   std::map<Key, std::pair<int, int>> span;  // first, last action index
   auto touch = [&](int value, int device, int index) {
@@ -145,7 +158,7 @@ void Executor::plan_memory() {
         break;
     }
   }
-  arenas_.resize(devices_.size());
+  arena_bytes_.assign(devices_.size(), 0);
   for (size_t d = 0; d < devices_.size(); ++d) {
     std::vector<Key> keys;
     std::vector<TensorLifetime> lifetimes;
@@ -159,69 +172,152 @@ void Executor::plan_memory() {
     // Cheap next to compiling: a wrong plan would corrupt results silently.
     if (std::string problem = validate_memory_plan(lifetimes, plan); !problem.empty())
       throw Error(HXRT_STATUS_INTERNAL, devices_[d]->id + ": memory plan is invalid: " + problem);
-    arenas_[d] = allocate_buffer(*devices_[d], plan.arena_bytes);
-    for (size_t i = 0; i < keys.size(); ++i) slices_[keys[i]] = {arenas_[d].get(), plan.offsets[i]};
+    arena_bytes_[d] = plan.arena_bytes;
+    for (size_t i = 0; i < keys.size(); ++i) planned_[keys[i]] = {static_cast<int>(d), plan.offsets[i]};
     memory_stats_.push_back({devices_[d]->id, plan.arena_bytes, plan.naive_bytes});
-  }
-  for (Step& step : steps_) {
-    for (const Key& k : step.inputs) step.input_slices.push_back(slices_.at(k));
-    for (const Key& k : step.outputs) step.output_slices.push_back(slices_.at(k));
   }
 }
 
-void Executor::perform(const Action& a, const std::vector<const void*>& inputs, const std::vector<void*>& outputs) {
+std::unique_ptr<Executor::Context> Executor::make_context() {
+  auto c = std::make_unique<Context>();
+  c->streams.resize(devices_.size());
+  c->arenas.resize(devices_.size());
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    if (!device_used_[d]) continue;
+    c->streams[d] = create_stream(*devices_[d]);
+    if (arena_bytes_[d] > 0) c->arenas[d] = allocate_buffer(*devices_[d], arena_bytes_[d]);
+  }
+  auto slice_of = [&](const Key& k) {
+    const auto& [device, offset] = planned_.at(k);
+    return BufferSlice{c->arenas[device].get(), offset};
+  };
+  for (const Step& step : steps_) {
+    auto& in = c->step_inputs.emplace_back();
+    auto& out = c->step_outputs.emplace_back();
+    for (const Key& k : step.inputs) in.push_back(slice_of(k));
+    for (const Key& k : step.outputs) out.push_back(slice_of(k));
+  }
+  for (const auto& [value, from] : staged_values_) {
+    Staging& s = c->staging[value];
+    uint64_t bytes = static_cast<uint64_t>(bytes_of(value));
+    const DeviceRecord& device = *devices_[from];
+    // Pinned staging lets the producing device copy at full speed; fall back
+    // to pageable memory when the plugin cannot map a pinned buffer.
+    if (device.plugin->api().buffer_get_host_pointer != nullptr && bytes > 0) {
+      s.pinned = allocate_buffer(device, bytes, HXRT_MEMORY_HOST_PINNED);
+      hxrt_buffer_get_host_pointer_args args{};
+      args.struct_size = sizeof(args);
+      args.buffer = s.pinned.get();
+      device.plugin->check(device.plugin->api().buffer_get_host_pointer(&args), device.id + ": buffer_get_host_pointer");
+      s.data = static_cast<uint8_t*>(args.host_pointer);
+      if (s.data == nullptr) s.pinned.reset();
+    }
+    if (s.data == nullptr) {
+      s.pageable.resize(bytes);
+      s.data = s.pageable.data();
+    }
+    uint64_t chunks = std::max<uint64_t>(1, (bytes + options_.transfer_chunk_bytes - 1) / options_.transfer_chunk_bytes);
+    for (uint64_t k = 0; k < chunks; ++k) s.chunk_ready.push_back(create_event(device));
+  }
+  for (size_t i = 0; i < actions_.size(); ++i)
+    if (actions_[i].kind == ActionKind::kPeerCopy) c->peer_ready[i] = create_event(*devices_[actions_[i].from]);
+  return c;
+}
+
+Executor::Context& Executor::acquire() {
+  std::unique_lock lock(pool_mutex_);
+  pool_cv_.wait(lock, [&] { return !idle_.empty(); });
+  Context* c = idle_.back();
+  idle_.pop_back();
+  return *c;
+}
+
+void Executor::release(Context& context) {
+  {
+    std::lock_guard lock(pool_mutex_);
+    idle_.push_back(&context);
+  }
+  pool_cv_.notify_one();
+}
+
+void Executor::perform(Context& c, size_t index, const std::vector<const void*>& inputs,
+                       const std::vector<void*>& outputs) {
+  const Action& a = actions_[index];
   uint64_t size = a.value >= 0 ? static_cast<uint64_t>(bytes_of(a.value)) : 0;
+  auto slice = [&](int value, int device) {
+    const auto& [d, offset] = planned_.at({value, device});
+    return BufferSlice{c.arenas[d].get(), offset};
+  };
+  const uint64_t chunk = options_.transfer_chunk_bytes;
   switch (a.kind) {
     case ActionKind::kUpload:
-      copy_to_device(*devices_[a.to], streams_[a.to].get(), inputs[a.slot], slice(a.value, a.to), size);
+      copy_to_device(*devices_[a.to], c.streams[a.to].get(), inputs[a.slot], slice(a.value, a.to), size);
       break;
     case ActionKind::kExecute: {
       const Step& step = steps_[a.step];
       const Node& node = graph_.nodes[step.node];
-      execute(*devices_[step.device], step.executable.get(), streams_[step.device].get(), step.input_slices,
-              step.output_slices, fmt::format("executing node '{}' ({})", node.name, node.op_type));
+      execute(*devices_[step.device], step.executable.get(), c.streams[step.device].get(), c.step_inputs[a.step],
+              c.step_outputs[a.step], fmt::format("executing node '{}' ({})", node.name, node.op_type));
       break;
     }
-    case ActionKind::kToStaging:
-      copy_to_host(*devices_[a.from], streams_[a.from].get(), slice(a.value, a.from), staging_.at(a.value).data(), size);
-      record_event(*devices_[a.from], a.event, streams_[a.from].get());
+    case ActionKind::kToStaging: {
+      // Chunk k's second hop can start as soon as its own event fires.
+      Staging& s = c.staging.at(a.value);
+      BufferSlice src = slice(a.value, a.from);
+      for (uint64_t k = 0; k < s.chunk_ready.size(); ++k) {
+        uint64_t offset = k * chunk, length = std::min(chunk, size - std::min(size, offset));
+        copy_to_host(*devices_[a.from], c.streams[a.from].get(), {src.buffer, src.offset + offset}, s.data + offset,
+                     length);
+        record_event(*devices_[a.from], s.chunk_ready[k].get(), c.streams[a.from].get());
+      }
       break;
-    case ActionKind::kFromStaging:
+    }
+    case ActionKind::kFromStaging: {
       // The one place the host waits mid-run: a value crossing plugins.
-      synchronize_event(*devices_[a.from], a.event, "waiting for a staged transfer");
-      copy_to_device(*devices_[a.to], streams_[a.to].get(), staging_.at(a.value).data(), slice(a.value, a.to), size);
+      Staging& s = c.staging.at(a.value);
+      BufferSlice dst = slice(a.value, a.to);
+      for (uint64_t k = 0; k < s.chunk_ready.size(); ++k) {
+        uint64_t offset = k * chunk, length = std::min(chunk, size - std::min(size, offset));
+        synchronize_event(*devices_[a.from], s.chunk_ready[k].get(), "waiting for a staged transfer");
+        copy_to_device(*devices_[a.to], c.streams[a.to].get(), s.data + offset, {dst.buffer, dst.offset + offset},
+                       length);
+      }
       break;
-    case ActionKind::kPeerCopy:
-      record_event(*devices_[a.from], a.event, streams_[a.from].get());
-      wait_event(*devices_[a.to], streams_[a.to].get(), a.event);
-      copy_on_device(*devices_[a.to], streams_[a.to].get(), slice(a.value, a.from), slice(a.value, a.to), size);
+    }
+    case ActionKind::kPeerCopy: {
+      hxrt_event* ready = c.peer_ready.at(index).get();
+      record_event(*devices_[a.from], ready, c.streams[a.from].get());
+      wait_event(*devices_[a.to], c.streams[a.to].get(), ready);
+      copy_on_device(*devices_[a.to], c.streams[a.to].get(), slice(a.value, a.from), slice(a.value, a.to), size);
       break;
+    }
     case ActionKind::kDownloadOutput:
       if (outputs[a.slot] != nullptr)
-        copy_to_host(*devices_[a.from], streams_[a.from].get(), slice(a.value, a.from), outputs[a.slot], size);
+        copy_to_host(*devices_[a.from], c.streams[a.from].get(), slice(a.value, a.from), outputs[a.slot], size);
       break;
   }
 }
 
 void Executor::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace* trace) {
-  std::lock_guard lock(run_mutex_);
+  Context& c = acquire();
   std::optional<Error> first_error;
   try {
-    if (trace != nullptr) run_traced(inputs, outputs, *trace);
+    if (trace != nullptr) run_traced(c, inputs, outputs, *trace);
     else
-      for (const Action& action : actions_) perform(action, inputs, outputs);
+      for (size_t i = 0; i < actions_.size(); ++i) perform(c, i, inputs, outputs);
   } catch (const Error& e) {
     first_error = e;
   }
   // Always drain every stream, so no work still touches caller memory after we return.
-  for (size_t d = 0; d < streams_.size(); ++d) {
-    if (!streams_[d]) continue;
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    if (!c.streams[d]) continue;
     try {
-      synchronize_stream(*devices_[d], streams_[d].get(), "run failed");
+      synchronize_stream(*devices_[d], c.streams[d].get(), "run failed");
     } catch (const Error& e) {
       if (!first_error) first_error = e;
     }
   }
+  release(c);
   if (first_error) throw *first_error;
   // Outputs that no device produces: constants and pass-through inputs.
   for (size_t o = 0; o < graph_.outputs.size(); ++o) {
@@ -311,10 +407,11 @@ std::vector<TraceRecord> Executor::predict() const {
 // stream; one waiter thread per stream waits for those events in order and
 // stamps their completion. An action starts when it was enqueued or when the
 // previous action on its stream completed, whichever is later.
-void Executor::run_traced(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace& trace) {
+void Executor::run_traced(Context& c, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+                          RunTrace& trace) {
   using Clock = std::chrono::steady_clock;
-  if (trace_events_.empty())
-    for (const Action& a : actions_) trace_events_.push_back(create_event(*devices_[stream_of(a)]));
+  if (c.trace_events.empty())
+    for (const Action& a : actions_) c.trace_events.push_back(create_event(*devices_[stream_of(a)]));
   struct Item {
     size_t action;
     double enqueued_us;
@@ -331,10 +428,10 @@ void Executor::run_traced(const std::vector<const void*>& inputs, const std::vec
   std::vector<TraceRecord> records(actions_.size());
   std::vector<std::unique_ptr<Waiter>> waiters(devices_.size());
   for (size_t d = 0; d < devices_.size(); ++d) {
-    if (!streams_[d]) continue;
+    if (!c.streams[d]) continue;
     waiters[d] = std::make_unique<Waiter>();
     Waiter* w = waiters[d].get();
-    w->thread = std::thread([this, w, d, &records, &now_us] {
+    w->thread = std::thread([this, w, d, &c, &records, &now_us] {
       double previous_end = 0;
       for (;;) {
         Item item;
@@ -345,7 +442,7 @@ void Executor::run_traced(const std::vector<const void*>& inputs, const std::vec
           item = w->queue.front();
           w->queue.pop_front();
         }
-        hxrt_plugin_status* status = devices_[d]->plugin->api().event_synchronize(trace_events_[item.action].get());
+        hxrt_plugin_status* status = devices_[d]->plugin->api().event_synchronize(c.trace_events[item.action].get());
         if (status != nullptr) devices_[d]->plugin->api().status_destroy(status);  // run() reports errors
         double end = now_us();
         records[item.action] = describe(actions_[item.action]);
@@ -371,11 +468,11 @@ void Executor::run_traced(const std::vector<const void*>& inputs, const std::vec
     for (size_t i = 0; i < actions_.size(); ++i) {
       const Action& a = actions_[i];
       double enqueued = now_us();
-      perform(a, inputs, outputs);
+      perform(c, i, inputs, outputs);
       if (a.kind == ActionKind::kFromStaging)
         host_waits.push_back({"host", "wait for " + graph_.values[a.value].name, "wait", enqueued, now_us(), 0});
       int stream = stream_of(a);
-      record_event(*devices_[stream], trace_events_[i].get(), streams_[stream].get());
+      record_event(*devices_[stream], c.trace_events[i].get(), c.streams[stream].get());
       Waiter& w = *waiters[stream];
       {
         std::lock_guard lock(w.mutex);

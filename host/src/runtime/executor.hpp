@@ -2,14 +2,20 @@
 //
 // At construction it compiles one executable per node on its device, lays out
 // a fixed list of actions (uploads, executions, transfers, downloads) and
-// plans device memory: each device gets one arena in which values whose
-// lifetimes (spans of the action list) do not overlap share bytes. A run
-// replays the actions: device work is enqueued asynchronously; the host only
-// waits where a value crosses between plugins (through host staging) and at
-// the end for the outputs.
+// plans device memory: values whose lifetimes (spans of the action list) do
+// not overlap share bytes of one arena per device.
+//
+// A run replays the actions in a run context: its own streams, arenas, host
+// staging and events. Device work is enqueued asynchronously; the host waits
+// only where a value crosses between plugins (through host staging, in
+// chunks so the two hops overlap) and at the end for the outputs. Several
+// contexts let several runs be in flight at once (throughput mode): while one
+// request computes on a device, the next one's copies and earlier ops proceed.
 #pragma once
 
+#include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -24,19 +30,25 @@ namespace hxrt::host {
 
 struct DeviceMemoryStats {
   std::string device_id;
-  uint64_t planned_bytes = 0;  // the arena this session allocated
+  uint64_t planned_bytes = 0;  // the arena of one run context
   uint64_t naive_bytes = 0;    // one buffer per tensor would have needed this
+};
+
+struct ExecutorOptions {
+  int runs_in_flight = 1;                 // run contexts; more overlap requests
+  uint64_t transfer_chunk_bytes = 4 << 20;  // cross-plugin copies move in chunks of this size
 };
 
 class Executor {
  public:
   // `estimated_ns[n]` is the placed device's estimate for node n (for the predicted trace).
   Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const Placement& placement,
-           std::vector<double> estimated_ns, const Logger& logger);
+           std::vector<double> estimated_ns, const Logger& logger, ExecutorOptions options = {});
   ~Executor();
 
   // inputs[i] is the data of graph.inputs[i]; outputs[i] receives
   // graph.outputs[i] (nullptr: not wanted). Blocks until outputs are written.
+  // Thread-safe: up to runs_in_flight calls proceed at once.
   // With `trace`, also records when each action ran (one extra event per action).
   void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace* trace = nullptr);
 
@@ -50,7 +62,6 @@ class Executor {
     int from = -1, to = -1;  // device indices (-1: host)
     int step = -1;           // kExecute
     int slot = -1;           // graph input index (kUpload) or graph output index (kDownloadOutput)
-    hxrt_event* event = nullptr;
   };
   using Key = std::pair<int, int>;  // (value, device)
   struct Step {
@@ -58,37 +69,44 @@ class Executor {
     int device;
     ExecutablePtr executable;
     std::vector<Key> inputs, outputs;
-    std::vector<BufferSlice> input_slices, output_slices;  // resolved after planning
   };
+  struct Staging;   // host memory a crossing value passes through
+  struct Context;   // everything one run in flight owns
 
   int64_t bytes_of(int value) const;
   void plan_transfer(int value, int device, std::vector<Action>& actions);
   void plan_memory();
-  BufferSlice slice(int value, int device) const { return slices_.at({value, device}); }
-  void perform(const Action& action, const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
-  void run_traced(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace& trace);
-  // The stream an action's device work runs on, -1 for none.
-  int stream_of(const Action& action) const;
+  std::unique_ptr<Context> make_context();
+  Context& acquire();
+  void release(Context& context);
+  void perform(Context& c, size_t index, const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
+  void execute_actions(Context& c, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+                       RunTrace* trace);
+  void run_traced(Context& c, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+                  RunTrace& trace);
+  int stream_of(const Action& action) const;  // the device whose stream runs the action
   TraceRecord describe(const Action& action) const;
   std::vector<TraceRecord> predict() const;
 
   const Graph& graph_;
   std::vector<DeviceRecord*> devices_;
   const Logger& logger_;
+  ExecutorOptions options_;
+  std::vector<double> estimated_ns_;
   std::vector<int> home_;  // device producing each value; -1 for host (inputs, constants)
-  std::vector<StreamPtr> streams_;  // one per device
-  std::vector<BufferPtr> arenas_;   // one per device (null when unused)
-  std::map<Key, BufferSlice> slices_;
-  std::map<int, std::vector<uint8_t>> staging_;  // host staging per value
-  std::map<int, hxrt_event*> staging_event_;     // signalled when staging_[value] is filled
-  std::vector<EventPtr> events_;
+  std::vector<bool> device_used_;
   std::vector<Step> steps_;
   std::vector<Action> actions_;
-  std::vector<int> graph_input_slot_;  // value -> graph input index, or -1
+  std::vector<int> graph_input_slot_;            // value -> graph input index, or -1
+  std::map<int, int> staged_values_;             // value -> device it is staged from
+  std::map<Key, std::pair<int, uint64_t>> planned_;  // (value, device) -> (device, offset in its arena)
+  std::vector<uint64_t> arena_bytes_;            // per device
   std::vector<DeviceMemoryStats> memory_stats_;
-  std::vector<double> estimated_ns_;
-  std::vector<EventPtr> trace_events_;  // one per action, made on the first traced run
-  std::mutex run_mutex_;  // one run at a time: the arenas are shared
+
+  std::mutex pool_mutex_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<Context>> contexts_;
+  std::vector<Context*> idle_;
 };
 
 }  // namespace hxrt::host

@@ -35,7 +35,12 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
   }
   std::vector<double> estimates;
   for (const auto& p : placements_) estimates.push_back(p.estimated_ns);
-  executor_ = std::make_unique<Executor>(graph_, devices_, placement, std::move(estimates), environment_.logger());
+  ExecutorOptions options = config.executor;
+  // Throughput: several requests in flight, so one request's copies and ops
+  // overlap another's on other devices and streams.
+  if (config.objective == Objective::kThroughput) options.runs_in_flight = std::max(options.runs_in_flight, 4);
+  executor_ = std::make_unique<Executor>(graph_, devices_, placement, std::move(estimates), environment_.logger(),
+                                         options);
 }
 
 Session::~Session() = default;

@@ -23,6 +23,7 @@ struct SessionConfig {
   // (see shape_determining_inputs) become constants, the rest are ignored.
   std::map<std::string, HostTensor> input_values;
   std::shared_ptr<Placer> placer;             // default: PriorityPlacer
+  ExecutorOptions executor;                   // throughput objective raises runs_in_flight to at least 4
 };
 
 struct NodePlacement {
