@@ -177,8 +177,8 @@ std::string ProgramStore::cache_path(const std::string& name, const std::string&
   for (const std::string* part : {&identity_.name, &identity_.vendor, &identity_.driver_version,
                                   &identity_.device_version})
     key = fnv1a64(*part, key ^ 0x9e3779b97f4a7c15ull);
-  key = fnv1a64(kBuildOptions, key);
-  key = fnv1a64(source, key);
+  key = fnv1a64(std::string_view(kBuildOptions), key);
+  key = fnv1a64(std::string_view(source), key);
   return (fs::path(options_.cache_dir) / (name + "-" + hex64(key) + ".bin")).string();
 }
 
