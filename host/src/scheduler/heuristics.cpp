@@ -148,6 +148,10 @@ static Schedule eft_schedule(const Instance& inst, const std::vector<int>& order
 
 Schedule heft(const Instance& inst) { return eft_schedule(inst, priority_order(inst, upward_rank(inst)), nullptr, "heft"); }
 
+Schedule heft_reranked(const Instance& inst, const Schedule& previous) {
+  return eft_schedule(inst, assignment_order(inst, previous.device), nullptr, "heft-reranked");
+}
+
 Schedule peft(const Instance& inst) {
   const int q = inst.num_devices();
   const std::vector<double> oct = optimistic_cost_table(inst);
@@ -166,6 +170,7 @@ Schedule single_device(const Instance& inst, int device) {
   const int fallback = inst.fallback_device();
   WeightBudget budget(inst);
   std::vector<int> assign(n);
+  bool mixed = false;
   for (int t : inst.topo_order) {
     int d = inst.supported(t, device) ? device : (inst.supported(t, fallback) ? fallback : -1);
     if (d < 0 || (inst.memory_limited && !budget.fits(t, d) && budget.any_fits(t))) {
@@ -177,10 +182,12 @@ Schedule single_device(const Instance& inst, int device) {
           d = o;
     }
     assign[t] = d;
+    mixed |= d != device;
     budget.add(t, d);
   }
-  Schedule s = simulate(inst, assign, assignment_order(inst, assign), "single:" + inst.devices[device].name);
-  return s;
+  // On one device the order does not change the makespan; with fallbacks it does.
+  return simulate(inst, assign, mixed ? assignment_order(inst, assign) : inst.topo_order,
+                  "single:" + inst.devices[device].name);
 }
 
 Schedule best_single_device(const Instance& inst) {

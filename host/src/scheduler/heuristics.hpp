@@ -27,6 +27,9 @@ std::vector<int> assignment_order(const Instance& instance, const std::vector<in
 Schedule heft(const Instance& instance);
 // Arabnejad and Barbosa 2014: optimistic cost table, EFT + OCT.
 Schedule peft(const Instance& instance);
+// HEFT again with ranks from a previous schedule's actual costs and transfers
+// (the mean-cost ranks misjudge paths that end up on one device).
+Schedule heft_reranked(const Instance& instance, const Schedule& previous);
 // Everything on one device; ops it does not support run on the CPU fallback, and
 // weights that do not fit spill to the device with room that runs them fastest.
 Schedule single_device(const Instance& instance, int device);

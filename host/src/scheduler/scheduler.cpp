@@ -31,7 +31,7 @@ Score score(const Instance& inst, const Schedule& s) { return {memory_overflow(i
 class LocalSearch {
  public:
   LocalSearch(const Instance& inst, const Options& opt, Clock::time_point deadline_base)
-      : inst_(inst), opt_(opt), t0_(deadline_base), rng_(opt.seed) {}
+      : inst_(inst), opt_(opt), t0_(deadline_base), rng_(opt.seed), ls_(inst) {}
 
   Schedule run(const Schedule& from, int* evaluations) {
     assign_ = from.device;
@@ -52,10 +52,11 @@ class LocalSearch {
       std::vector<int> cand_order = order_;
       const int kind = static_cast<int>(uniform(100));
       bool changed;
-      if (kind < 35) changed = move_single(cand);
-      else if (kind < 55) changed = pull_to_neighbour(cand);
-      else if (kind < 75) changed = move_cluster(cand);
-      else if (kind < 92) changed = swap(cand);
+      if (kind < 30) changed = move_single(cand);
+      else if (kind < 45) changed = pull_to_neighbour(cand);
+      else if (kind < 65) changed = move_cluster(cand);
+      else if (kind < 78) changed = swap(cand);
+      else if (kind < 95) changed = promote(cand_order);
       else {
         if (reordered) continue;
         cand_order = assignment_order(inst_, cand);
@@ -88,7 +89,8 @@ class LocalSearch {
   const Options& opt_;
   Clock::time_point t0_;
   std::mt19937_64 rng_;
-  std::vector<int> assign_, order_, crit_;
+  ListScheduler ls_;  // reused across evaluations: its buffers stay allocated
+  std::vector<int> assign_, order_, crit_, pos_;
   Schedule cur_, best_;
   Score cur_score_, best_score_;
   int evals_ = 0;
@@ -97,7 +99,9 @@ class LocalSearch {
 
   Schedule evaluate(const std::vector<int>& a, const std::vector<int>& order) {
     ++evals_;
-    return simulate(inst_, a, order, "hxrt");
+    ls_.reset();
+    for (int t : order) ls_.place(t, a[t], ls_.earliest_start(t, a[t]));
+    return ls_.take("hxrt", order);
   }
 
   void accept(std::vector<int> a, std::vector<int> order, Schedule s, Score sc) {
@@ -179,6 +183,22 @@ class LocalSearch {
     return any;
   }
 
+  // Moves a critical task earlier in the priority order (still after all its
+  // predecessors), so it claims its device's time before tasks that can wait.
+  bool promote(std::vector<int>& order) {
+    if (crit_.empty()) return false;
+    const int t = crit_[uniform(crit_.size())];
+    if (pos_.size() != order.size()) pos_.resize(order.size());
+    for (size_t i = 0; i < order.size(); ++i) pos_[order[i]] = static_cast<int>(i);
+    int lowest = -1;
+    for (int e : inst_.in_edges[t]) lowest = std::max(lowest, pos_[inst_.edges[e].src]);
+    const int at = pos_[t];
+    if (at - lowest <= 1) return false;
+    const int to = lowest + 1 + static_cast<int>(uniform(at - lowest - 1));
+    std::rotate(order.begin() + to, order.begin() + at, order.begin() + at + 1);
+    return true;
+  }
+
   bool swap(std::vector<int>& a) {
     const int t = pick_task();
     for (int tries = 0; tries < 8; ++tries) {
@@ -247,18 +267,31 @@ Schedule repair_memory(const Instance& inst, Schedule s) {
 
 }  // namespace
 
-Schedule refine(const Instance& instance, const Schedule& start, const Options& options, int* evaluations) {
+double auto_time_budget_ms(int tasks) {
+  if (tasks <= 10000) return 40;
+  return std::min(900.0, 40 + (tasks - 10000) * (860.0 / 90000));
+}
+
+static Options resolved(const Instance& instance, Options options) {
+  if (options.time_budget_ms < 0) options.time_budget_ms = auto_time_budget_ms(instance.num_tasks());
+  return options;
+}
+
+Schedule refine(const Instance& instance, const Schedule& start, const Options& given, int* evaluations) {
+  const Options options = resolved(instance, given);
   LocalSearch search(instance, options, Clock::now());
   return search.run(start, evaluations);
 }
 
-Result schedule(const Instance& instance, const Options& options) {
+Result schedule(const Instance& instance, const Options& given) {
   const auto t0 = Clock::now();
+  const Options options = resolved(instance, given);
   Result result;
   result.candidates.push_back(heft(instance));
   result.candidates.push_back(peft(instance));
   result.candidates.push_back(best_single_device(instance));
   result.candidates.push_back(online_eft(instance));
+  result.candidates.push_back(heft_reranked(instance, result.candidates[0]));
   const Schedule* best = &result.candidates[0];
   for (const Schedule& s : result.candidates)
     if (score(instance, s).better_than(score(instance, *best))) best = &s;
