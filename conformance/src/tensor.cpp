@@ -24,6 +24,10 @@ std::string dtype_label(hxrt_dtype dtype) {
     case HXRT_DTYPE_INT32: return "i32";
     case HXRT_DTYPE_INT64: return "i64";
     case HXRT_DTYPE_INT8: return "i8";
+    case HXRT_DTYPE_INT16: return "i16";
+    case HXRT_DTYPE_UINT16: return "u16";
+    case HXRT_DTYPE_UINT32: return "u32";
+    case HXRT_DTYPE_UINT64: return "u64";
     case HXRT_DTYPE_UINT8: return "u8";
     case HXRT_DTYPE_BOOL: return "bool";
     default: return "dtype" + std::to_string(static_cast<int>(dtype));
@@ -71,6 +75,10 @@ std::vector<uint8_t> encode(const Tensor& t) {
         break;
       case HXRT_DTYPE_INT8: put<int8_t>(out, i, static_cast<int8_t>(x)); break;
       case HXRT_DTYPE_UINT8: put<uint8_t>(out, i, static_cast<uint8_t>(x)); break;
+      case HXRT_DTYPE_INT16: put<int16_t>(out, i, static_cast<int16_t>(x)); break;
+      case HXRT_DTYPE_UINT16: put<uint16_t>(out, i, static_cast<uint16_t>(x)); break;
+      case HXRT_DTYPE_UINT32: put<uint32_t>(out, i, static_cast<uint32_t>(x)); break;
+      case HXRT_DTYPE_UINT64: put<uint64_t>(out, i, static_cast<uint64_t>(x)); break;
       case HXRT_DTYPE_BOOL: put<uint8_t>(out, i, x != 0 ? 1 : 0); break;
       default: throw std::runtime_error("encode: unsupported dtype " + dtype_label(t.dtype));
     }
@@ -90,6 +98,11 @@ Tensor decode(hxrt_dtype dtype, const Dims& shape, const uint8_t* bytes, size_t 
       case HXRT_DTYPE_INT64: t.v[i] = static_cast<double>(get<int64_t>(bytes, i)); break;
       case HXRT_DTYPE_INT8: t.v[i] = get<int8_t>(bytes, i); break;
       case HXRT_DTYPE_UINT8: t.v[i] = get<uint8_t>(bytes, i); break;
+      case HXRT_DTYPE_INT16: t.v[i] = get<int16_t>(bytes, i); break;
+      case HXRT_DTYPE_UINT16: t.v[i] = get<uint16_t>(bytes, i); break;
+      case HXRT_DTYPE_UINT32: t.v[i] = get<uint32_t>(bytes, i); break;
+      // Values above 2^53 lose precision as double; compare() then sees equal neighbours.
+      case HXRT_DTYPE_UINT64: t.v[i] = static_cast<double>(get<uint64_t>(bytes, i)); break;
       // Any non-zero byte reads as true, but a plugin should write 0/1; compare() sees the raw byte.
       case HXRT_DTYPE_BOOL: t.v[i] = get<uint8_t>(bytes, i); break;
       default: throw std::runtime_error("decode: unsupported dtype");
