@@ -1,0 +1,340 @@
+// Neural-network kernels: Softmax, LayerNormalization, reductions, per-channel
+// affine (BatchNormalization, conv epilogues), pooling and LRN. Accumulation
+// is in float for every element type.
+#include <cfloat>
+#include <cmath>
+
+#include "kernels_common.cuh"
+
+namespace hxrt::cuda::k {
+namespace {
+
+constexpr int kWarpsPerBlock = 8;
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+__device__ __forceinline__ float warp_min(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fminf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+__device__ __forceinline__ float warp_prod(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v *= __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+unsigned row_blocks(int64_t rows) {
+  int64_t b = (rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
+  return static_cast<unsigned>(b < 1 ? 1 : (b > 65536 ? 65536 : b));
+}
+
+// One warp per row of a contiguous [rows, d] view.
+template <typename T>
+__global__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t d, bool log_out) {
+  int lane = threadIdx.x & 31;
+  for (int64_t row = blockIdx.x * int64_t(kWarpsPerBlock) + threadIdx.x / 32; row < rows;
+       row += int64_t(gridDim.x) * kWarpsPerBlock) {
+    const T* xr = x + row * d;
+    T* yr = y + row * d;
+    float m = -INFINITY;
+    for (int64_t j = lane; j < d; j += 32) m = fmaxf(m, to_float(xr[j]));
+    m = warp_max(m);
+    float s = 0.f;
+    for (int64_t j = lane; j < d; j += 32) s += expf(to_float(xr[j]) - m);
+    s = warp_sum(s);
+    float inv = 1.f / s, ls = logf(s);
+    for (int64_t j = lane; j < d; j += 32) {
+      float v = to_float(xr[j]) - m;
+      yr[j] = from_float<T>(log_out ? v - ls : expf(v) * inv);
+    }
+  }
+}
+
+// One thread per (outer, inner) column of [outer, d, inner].
+template <typename T>
+__global__ void softmax_columns(const T* __restrict__ x, T* __restrict__ y, int64_t outer, int64_t d, int64_t inner,
+                                bool log_out) {
+  int64_t n = outer * inner;
+  for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < n; idx += int64_t(gridDim.x) * blockDim.x) {
+    int64_t base = (idx / inner) * d * inner + idx % inner;
+    float m = -INFINITY;
+    for (int64_t j = 0; j < d; ++j) m = fmaxf(m, to_float(x[base + j * inner]));
+    float s = 0.f;
+    for (int64_t j = 0; j < d; ++j) s += expf(to_float(x[base + j * inner]) - m);
+    float inv = 1.f / s, ls = logf(s);
+    for (int64_t j = 0; j < d; ++j) {
+      float v = to_float(x[base + j * inner]) - m;
+      y[base + j * inner] = from_float<T>(log_out ? v - ls : expf(v) * inv);
+    }
+  }
+}
+
+template <typename T>
+__global__ void layer_norm_rows(const T* __restrict__ x, const T* __restrict__ scale, const T* __restrict__ bias,
+                                T* __restrict__ y, int64_t rows, int64_t d, float eps, float* mean_out,
+                                float* rstd_out) {
+  int lane = threadIdx.x & 31;
+  for (int64_t row = blockIdx.x * int64_t(kWarpsPerBlock) + threadIdx.x / 32; row < rows;
+       row += int64_t(gridDim.x) * kWarpsPerBlock) {
+    const T* xr = x + row * d;
+    T* yr = y + row * d;
+    float s = 0.f;
+    for (int64_t j = lane; j < d; j += 32) s += to_float(xr[j]);
+    float mean = warp_sum(s) / static_cast<float>(d);
+    float v = 0.f;
+    for (int64_t j = lane; j < d; j += 32) {
+      float t = to_float(xr[j]) - mean;
+      v += t * t;
+    }
+    float rstd = rsqrtf(warp_sum(v) / static_cast<float>(d) + eps);
+    for (int64_t j = lane; j < d; j += 32) {
+      float t = (to_float(xr[j]) - mean) * rstd;
+      if (scale != nullptr) t *= to_float(scale[j]);
+      if (bias != nullptr) t += to_float(bias[j]);
+      yr[j] = from_float<T>(t);
+    }
+    if (lane == 0) {
+      if (mean_out != nullptr) mean_out[row] = mean;
+      if (rstd_out != nullptr) rstd_out[row] = rstd;
+    }
+  }
+}
+
+__device__ __forceinline__ float reduce_init(int op) {
+  switch (op) {
+    case kRMax: return -INFINITY;
+    case kRMin: return INFINITY;
+    case kRProd: return 1.f;
+    default: return 0.f;
+  }
+}
+__device__ __forceinline__ float reduce_step(int op, float acc, float x) {
+  switch (op) {
+    case kRMax: return fmaxf(acc, x);
+    case kRMin: return fminf(acc, x);
+    case kRProd: return acc * x;
+    case kRL1: return acc + fabsf(x);
+    case kRL2:
+    case kRSumSquare: return acc + x * x;
+    default: return acc + x;
+  }
+}
+__device__ __forceinline__ float reduce_warp(int op, float v) {
+  switch (op) {
+    case kRMax: return warp_max(v);
+    case kRMin: return warp_min(v);
+    case kRProd: return warp_prod(v);
+    default: return warp_sum(v);
+  }
+}
+__device__ __forceinline__ float reduce_final(int op, float acc, int64_t r) {
+  switch (op) {
+    case kRMean: return acc / static_cast<float>(r);
+    case kRL2: return sqrtf(acc);
+    case kRLogSum: return logf(acc);
+    default: return acc;
+  }
+}
+
+template <typename T>
+__global__ void reduce_rows(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t r, int op) {
+  int lane = threadIdx.x & 31;
+  for (int64_t row = blockIdx.x * int64_t(kWarpsPerBlock) + threadIdx.x / 32; row < rows;
+       row += int64_t(gridDim.x) * kWarpsPerBlock) {
+    const T* xr = x + row * r;
+    float result;
+    if (op == kRLogSumExp) {
+      float m = -INFINITY;
+      for (int64_t j = lane; j < r; j += 32) m = fmaxf(m, to_float(xr[j]));
+      m = warp_max(m);
+      float s = 0.f;
+      if (m != -INFINITY)
+        for (int64_t j = lane; j < r; j += 32) s += expf(to_float(xr[j]) - m);
+      s = warp_sum(s);
+      result = m == -INFINITY ? m : m + logf(s);
+    } else {
+      float acc = reduce_init(op);
+      for (int64_t j = lane; j < r; j += 32) acc = reduce_step(op, acc, to_float(xr[j]));
+      result = reduce_final(op, reduce_warp(op, acc), r);
+    }
+    if (lane == 0) y[row] = from_float<T>(result);
+  }
+}
+
+template <typename T>
+__global__ void reduce_columns(const T* __restrict__ x, T* __restrict__ y, int64_t outer, int64_t r, int64_t inner,
+                               int op) {
+  int64_t n = outer * inner;
+  for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < n; idx += int64_t(gridDim.x) * blockDim.x) {
+    int64_t base = (idx / inner) * r * inner + idx % inner;
+    float result;
+    if (op == kRLogSumExp) {
+      float m = -INFINITY;
+      for (int64_t j = 0; j < r; ++j) m = fmaxf(m, to_float(x[base + j * inner]));
+      float s = 0.f;
+      if (m != -INFINITY)
+        for (int64_t j = 0; j < r; ++j) s += expf(to_float(x[base + j * inner]) - m);
+      result = m == -INFINITY ? m : m + logf(s);
+    } else {
+      float acc = reduce_init(op);
+      for (int64_t j = 0; j < r; ++j) acc = reduce_step(op, acc, to_float(x[base + j * inner]));
+      result = reduce_final(op, acc, r);
+    }
+    y[idx] = from_float<T>(result);
+  }
+}
+
+template <typename T>
+__global__ void channel_affine_kernel(const T* __restrict__ x, const float* __restrict__ scale,
+                                      const float* __restrict__ shift, const T* __restrict__ z, T* __restrict__ y,
+                                      int64_t total, int64_t c, int64_t inner, int act) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t ch = (i / inner) % c;
+    float v = to_float(x[i]);
+    if (scale != nullptr) v *= scale[ch];
+    if (shift != nullptr) v += shift[ch];
+    if (z != nullptr) v += to_float(z[i]);
+    if (act == 1) v = fmaxf(v, 0.f);
+    y[i] = from_float<T>(v);
+  }
+}
+
+template <typename T>
+__global__ void pool2d_kernel(const T* __restrict__ x, T* __restrict__ y, Pool2d p) {
+  int64_t total = p.n * p.c * p.oh * p.ow;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t ox = i % p.ow;
+    int64_t oy = (i / p.ow) % p.oh;
+    int64_t nc = i / (p.ow * p.oh);
+    const T* plane = x + nc * p.h * p.w;
+    int64_t y0 = oy * p.sh - p.ph, x0 = ox * p.sw - p.pw;
+    float acc = p.max ? -INFINITY : 0.f;
+    int count = 0;
+    for (int ky = 0; ky < p.kh; ++ky) {
+      int64_t yy = y0 + int64_t(ky) * p.dh;
+      if (yy < 0 || yy >= p.h) continue;
+      for (int kx = 0; kx < p.kw; ++kx) {
+        int64_t xx = x0 + int64_t(kx) * p.dw;
+        if (xx < 0 || xx >= p.w) continue;
+        float v = to_float(plane[yy * p.w + xx]);
+        acc = p.max ? fmaxf(acc, v) : acc + v;
+        ++count;
+      }
+    }
+    if (!p.max) {
+      int64_t divisor = count;
+      if (p.count_include_pad) {
+        // The window clipped to the padded extent [-pad_begin, size + pad_end).
+        int64_t ys = y0, ye = y0 + int64_t(p.kh - 1) * p.dh + 1, xs = x0, xe = x0 + int64_t(p.kw - 1) * p.dw + 1;
+        ye = ye < p.h + p.ph_end ? ye : p.h + p.ph_end;
+        xe = xe < p.w + p.pw_end ? xe : p.w + p.pw_end;
+        int64_t ny = (ye - ys + p.dh - 1) / p.dh, nx = (xe - xs + p.dw - 1) / p.dw;
+        divisor = ny * nx;
+      }
+      acc = divisor > 0 ? acc / static_cast<float>(divisor) : 0.f;
+    }
+    y[i] = from_float<T>(acc);
+  }
+}
+
+template <typename T>
+__global__ void lrn_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t total, int64_t c, int64_t inner,
+                           int size, float alpha, float beta, float bias) {
+  int lo = (size - 1) / 2, hi = size - 1 - lo;  // window [c - floor((size-1)/2), c + ceil((size-1)/2)]
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t sp = i % inner;
+    int64_t ch = (i / inner) % c;
+    int64_t base = i - ch * inner - sp;  // start of this image
+    float s = 0.f;
+    for (int64_t k = ch - lo; k <= ch + hi; ++k) {
+      if (k < 0 || k >= c) continue;
+      float v = to_float(x[base + k * inner + sp]);
+      s += v * v;
+    }
+    y[i] = from_float<T>(to_float(x[i]) / powf(bias + alpha / static_cast<float>(size) * s, beta));
+  }
+}
+
+}  // namespace
+
+cudaError_t softmax(FType t, const void* x, void* y, int64_t outer, int64_t d, int64_t inner, bool log,
+                    cudaStream_t stream) {
+  if (outer * d * inner == 0) return cudaSuccess;
+  HXRT_DISPATCH_FTYPE(t, T, {
+    if (inner == 1)
+      softmax_rows<T><<<row_blocks(outer), 32 * kWarpsPerBlock, 0, stream>>>(static_cast<const T*>(x),
+                                                                             static_cast<T*>(y), outer, d, log);
+    else
+      softmax_columns<T><<<grid_for(outer * inner), 256, 0, stream>>>(static_cast<const T*>(x), static_cast<T*>(y),
+                                                                       outer, d, inner, log);
+  })
+  return cudaGetLastError();
+}
+
+cudaError_t layer_norm(FType t, const void* x, const void* scale, const void* bias, void* y, int64_t rows, int64_t d,
+                       float epsilon, float* mean, float* rstd, cudaStream_t stream) {
+  if (rows == 0) return cudaSuccess;
+  HXRT_DISPATCH_FTYPE(t, T, {
+    layer_norm_rows<T><<<row_blocks(rows), 32 * kWarpsPerBlock, 0, stream>>>(
+        static_cast<const T*>(x), static_cast<const T*>(scale), static_cast<const T*>(bias), static_cast<T*>(y), rows,
+        d, epsilon, mean, rstd);
+  })
+  return cudaGetLastError();
+}
+
+cudaError_t reduce(FType t, int op, const void* x, void* y, int64_t outer, int64_t r, int64_t inner,
+                   cudaStream_t stream) {
+  if (outer * inner == 0) return cudaSuccess;
+  HXRT_DISPATCH_FTYPE(t, T, {
+    if (inner == 1)
+      reduce_rows<T><<<row_blocks(outer), 32 * kWarpsPerBlock, 0, stream>>>(static_cast<const T*>(x),
+                                                                            static_cast<T*>(y), outer, r, op);
+    else
+      reduce_columns<T><<<grid_for(outer * inner), 256, 0, stream>>>(static_cast<const T*>(x), static_cast<T*>(y),
+                                                                      outer, r, inner, op);
+  })
+  return cudaGetLastError();
+}
+
+cudaError_t channel_affine(FType t, const void* x, const float* scale, const float* shift, const void* z, void* y,
+                           int64_t n, int64_t c, int64_t inner, int act, cudaStream_t stream) {
+  int64_t total = n * c * inner;
+  if (total == 0) return cudaSuccess;
+  HXRT_DISPATCH_FTYPE(t, T, {
+    channel_affine_kernel<T><<<grid_for(total), 256, 0, stream>>>(static_cast<const T*>(x), scale, shift,
+                                                                   static_cast<const T*>(z), static_cast<T*>(y), total,
+                                                                   c, inner, act);
+  })
+  return cudaGetLastError();
+}
+
+cudaError_t pool2d(FType t, const void* x, void* y, const Pool2d& p, cudaStream_t stream) {
+  int64_t total = p.n * p.c * p.oh * p.ow;
+  if (total == 0) return cudaSuccess;
+  HXRT_DISPATCH_FTYPE(t, T, {
+    pool2d_kernel<T><<<grid_for(total), 256, 0, stream>>>(static_cast<const T*>(x), static_cast<T*>(y), p);
+  })
+  return cudaGetLastError();
+}
+
+cudaError_t lrn(FType t, const void* x, void* y, int64_t n, int64_t c, int64_t inner, int size, float alpha,
+                float beta, float bias, cudaStream_t stream) {
+  int64_t total = n * c * inner;
+  if (total == 0) return cudaSuccess;
+  HXRT_DISPATCH_FTYPE(t, T, {
+    lrn_kernel<T><<<grid_for(total), 256, 0, stream>>>(static_cast<const T*>(x), static_cast<T*>(y), total, c, inner,
+                                                        size, alpha, beta, bias);
+  })
+  return cudaGetLastError();
+}
+
+}  // namespace hxrt::cuda::k

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the ONNX backend node tests on the CUDA plugin alone (hxrt-run --devices cuda)
+# and classifies each: PASS, FAIL (outputs differ), UNSUPPORTED (the plugin does not
+# claim a node of it) or ERROR (anything else). Prints a summary; exit 1 on FAIL/ERROR.
+#
+#   tools/bench-cuda/run_node_tests.sh NODE_DIR [OUT_DIR] [JOBS]
+#   NODE_DIR: .../onnx/backend/test/data/node    (HXRT_PLUGIN_PATH must reach libhxrt_cuda.so)
+set -uo pipefail
+node_dir=${1:?node test folder}
+out=${2:-/tmp/cuda-node-tests}
+jobs=${3:-8}
+mkdir -p "$out"
+one() {
+  local dir=$1 out=$2 name
+  name=$(basename "$dir")
+  local log="$out/$name.log"
+  timeout 120 hxrt-run "$dir/model.onnx" --test-data "$dir/test_data_set_0" --devices cuda >"$log" 2>&1
+  local rc=$?
+  if [ $rc -eq 0 ]; then echo "PASS $name"
+  elif [ $rc -eq 1 ]; then echo "FAIL $name"
+  elif grep -q -e "no device supports" -e "is not supported" "$log"; then echo "UNSUPPORTED $name"
+  else echo "ERROR $name (rc $rc)"; fi
+}
+export -f one
+ls -d "$node_dir"/*/ | sed 's:/$::' | xargs -P "$jobs" -I{} bash -c 'one "$@"' _ {} "$out" | sort >"$out/summary.txt"
+for k in PASS FAIL UNSUPPORTED ERROR; do printf '%s %s\n' "$k" "$(grep -c "^$k " "$out/summary.txt")"; done
+grep -E '^(FAIL|ERROR) ' "$out/summary.txt" | head -80
+! grep -qE '^(FAIL|ERROR) ' "$out/summary.txt"
