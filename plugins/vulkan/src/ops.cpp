@@ -1,6 +1,7 @@
 #include "ops.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -324,12 +325,17 @@ GemmConfig gemm_config(const DeviceCaps& caps, int64_t M, int64_t N) {
     uint64_t shared = 4ull * c.bk * (c.bm + 1) + 4ull * c.bk * c.bn;
     return wg <= caps.max_workgroup_invocations && wg <= caps.max_workgroup_size_x && shared <= caps.max_shared_bytes;
   };
-  // Large tiles with 8x8 outputs per thread for big problems on GPUs; the
-  // 64x64 tile with 4x4 per thread otherwise (and on CPU-type devices).
+  // 128x128 tiles with 8x8 outputs per thread for big problems (BK 16 on GPUs,
+  // 8 on CPU-type devices such as lavapipe, where it measured faster); the
+  // 64x64 tile with 4x4 per thread for small ones.
   const GemmConfig options[] = {{128, 128, 16, 8, 8}, {128, 128, 8, 8, 8}, {64, 64, 16, 4, 4}, {64, 64, 16, 8, 8},
                                 {32, 32, 16, 4, 4}};
+  if (const char* forced = std::getenv("HXRT_VK_GEMM_CONFIG")) {  // tuning aid: index into options
+    int i = std::atoi(forced);
+    if (i >= 0 && i < 5 && fits(options[i])) return options[i];
+  }
   for (const GemmConfig& c : options) {
-    if (c.bm == 128 && (!caps.gpu || M < 128 || N < 128)) continue;
+    if (c.bm == 128 && (M < 128 || N < 128 || (!caps.gpu && c.bk == 16))) continue;
     if (fits(c)) return c;
   }
   return {16, 16, 8, 2, 2};  // 64 invocations, 1 KiB: inside every device's minimum limits
