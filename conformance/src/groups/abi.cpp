@@ -426,30 +426,17 @@ void contract_group(GroupContext& g) {
       }
     }, di);
     g.check("null_args", "R3.3", [&](Check& c) {
-      // Every fallible slot that takes an args struct, with NULL.
-      expect_code(c, Status(api, api->device_get_properties(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "device_get_properties(NULL)");
-      expect_code(c, Status(api, api->buffer_allocate(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "buffer_allocate(NULL)");
-      expect_code(c, Status(api, api->stream_create(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "stream_create(NULL)");
-      expect_code(c, Status(api, api->stream_synchronize(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "stream_synchronize(NULL)");
-      expect_code(c, Status(api, api->stream_wait_event(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "stream_wait_event(NULL)");
-      expect_code(c, Status(api, api->event_create(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "event_create(NULL)");
-      expect_code(c, Status(api, api->event_record(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "event_record(NULL)");
-      expect_code(c, Status(api, api->event_synchronize(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "event_synchronize(NULL)");
-      expect_code(c, Status(api, api->copy_to_device(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "copy_to_device(NULL)");
-      expect_code(c, Status(api, api->copy_to_host(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "copy_to_host(NULL)");
-      expect_code(c, Status(api, api->query_op_support(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "query_op_support(NULL)");
-      expect_code(c, Status(api, api->executable_compile(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "executable_compile(NULL)");
-      expect_code(c, Status(api, api->executable_execute(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "executable_execute(NULL)");
-      if (HXRT_CONF_HAS(p, device_get_transfer_costs))
-        expect_code(c, Status(api, api->device_get_transfer_costs(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "device_get_transfer_costs(NULL)");
-      if (HXRT_CONF_HAS(p, buffer_get_host_pointer))
-        expect_code(c, Status(api, api->buffer_get_host_pointer(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "buffer_get_host_pointer(NULL)");
-      if (HXRT_CONF_HAS(p, event_query))
-        expect_code(c, Status(api, api->event_query(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "event_query(NULL)");
-      if (HXRT_CONF_HAS(p, copy_on_device))
-        expect_code(c, Status(api, api->copy_on_device(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "copy_on_device(NULL)");
-      if (HXRT_CONF_HAS(p, claim_subgraph))
-        expect_code(c, Status(api, api->claim_subgraph(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, "claim_subgraph(NULL)");
+      // Every fallible slot that takes an args struct, with NULL; optional slots when offered.
+#define CONF_NULL_ARG(slot)                                                                                   \
+  if (HXRT_CONF_HAS(p, slot))                                                                                 \
+    expect_code(c, Status(api, api->slot(nullptr)), HXRT_STATUS_INVALID_ARGUMENT, #slot "(NULL)");
+      CONF_NULL_ARG(device_get_properties) CONF_NULL_ARG(buffer_allocate) CONF_NULL_ARG(stream_create)
+      CONF_NULL_ARG(stream_synchronize) CONF_NULL_ARG(stream_wait_event) CONF_NULL_ARG(event_create)
+      CONF_NULL_ARG(event_record) CONF_NULL_ARG(event_synchronize) CONF_NULL_ARG(copy_to_device)
+      CONF_NULL_ARG(copy_to_host) CONF_NULL_ARG(query_op_support) CONF_NULL_ARG(executable_compile)
+      CONF_NULL_ARG(executable_execute) CONF_NULL_ARG(device_get_transfer_costs) CONF_NULL_ARG(buffer_get_host_pointer)
+      CONF_NULL_ARG(event_query) CONF_NULL_ARG(copy_on_device) CONF_NULL_ARG(claim_subgraph)
+#undef CONF_NULL_ARG
     }, di);
     g.check("null_handles", "R3.3", [&](Check& c) {
       Stream stream = dev.must_stream();

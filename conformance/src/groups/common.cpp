@@ -44,6 +44,15 @@ std::vector<size_t> selected_devices(GroupContext& g, Context& context) {
   return {want};
 }
 
+void for_each_device(GroupContext& g, const std::function<void(const Plugin&, Device&, int)>& body) {
+  auto plugin = load_plugin(g.options);
+  Context context(*plugin);
+  for (size_t d : selected_devices(g, context)) {
+    Device dev(context, d);
+    body(*plugin, dev, static_cast<int>(d));
+  }
+}
+
 bool expect_code(Check& c, const Status& status, hxrt_status_code expected, const std::string& call) {
   if (status.code() == expected) return true;
   c.fail(call + ": observed " + status.describe() + ", expected " + status_code_name(expected));

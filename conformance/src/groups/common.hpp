@@ -1,6 +1,7 @@
 // Helpers shared by the groups.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,10 @@ std::unique_ptr<Plugin> load_plugin(const Options& options);
 // The device indices the run covers. With zero devices (or a --device index
 // the plugin lacks) it records one skip (or failure) for `group` and returns {}.
 std::vector<size_t> selected_devices(GroupContext& g, Context& context);
+
+// Loads the plugin, creates a context and runs `body` for each selected
+// device (the shape of most groups).
+void for_each_device(GroupContext& g, const std::function<void(const Plugin&, Device&, int)>& body);
 
 // Fails `c` unless `status` has `expected`; names the call and both codes.
 bool expect_code(Check& c, const Status& status, hxrt_status_code expected, const std::string& call);

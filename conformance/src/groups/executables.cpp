@@ -80,12 +80,9 @@ Chain make_chain() {
 }
 
 void executables_group(GroupContext& g, bool stress) {
-  auto plugin = load_plugin(g.options);
-  Context context(*plugin);
-  const hxrt_plugin_api* api = plugin->api();
-  for (size_t d : selected_devices(g, context)) {
-    Device dev(context, d);
-    int di = static_cast<int>(d);
+  for_each_device(g, [&](const Plugin& loaded, Device& dev, int di) {
+    const Plugin* plugin = &loaded;
+    const hxrt_plugin_api* api = loaded.api();
     Chain chain = make_chain();
     const host::Graph& graph = chain.graph;
     // Which nodes the device claims decides what can be compiled at all.
@@ -189,7 +186,7 @@ void executables_group(GroupContext& g, bool stress) {
         if (!f.empty()) c.fail(f);
       c.expect(bad == 0, std::to_string(bad.load()) + " concurrent executions of one executable gave wrong results");
     }, di);
-    if (stress) continue;
+    if (stress) return;
     g.check("fused.outlives_descriptors", "R5.4", [&](Check& c) {
       require_all(c);
       Executable exe;
@@ -274,7 +271,7 @@ void executables_group(GroupContext& g, bool stress) {
       Executable e3;
       expect_code(c, dev.compile(&small, e3), HXRT_STATUS_INVALID_ARGUMENT, "compiling a graph with struct_size 8");
     }, di);
-  }
+  });
 }
 
 }  // namespace

@@ -41,12 +41,10 @@ const std::vector<std::pair<size_t, size_t>>& unaligned_cases() {
 }
 
 void memory_group(GroupContext& g) {
-  auto plugin = load_plugin(g.options);
-  Context context(*plugin);
-  const hxrt_plugin_api* api = plugin->api();
-  for (size_t d : selected_devices(g, context)) {
-    Device dev(context, d);
-    int di = static_cast<int>(d);
+  for_each_device(g, [&](const Plugin& loaded, Device& dev, int di) {
+    const Plugin* plugin = &loaded;
+    const hxrt_plugin_api* api = loaded.api();
+    (void)api;
     const auto& props = dev.properties();
     const bool has_hp = HXRT_CONF_HAS(*plugin, buffer_get_host_pointer);
 
@@ -279,7 +277,7 @@ void memory_group(GroupContext& g) {
                      std::to_string(predicted / 1e6) + " ms (ratio " + std::to_string(ratio) + ", allowed 1/25..25)");
       }
     }, di);
-  }
+  });
 }
 
 }  // namespace

@@ -126,15 +126,11 @@ void onnx_group(GroupContext& g) {
   for (const auto& entry : fs::directory_iterator(root))
     if (entry.is_directory() && fs::exists(entry.path() / "model.onnx")) dirs.push_back(entry.path());
   std::sort(dirs.begin(), dirs.end());
-  auto plugin = load_plugin(g.options);
-  Context context(*plugin);
-  for (size_t d : selected_devices(g, context)) {
-    Device dev(context, d);
+  for_each_device(g, [&](const Plugin&, Device& dev, int d) {
     Stream stream = dev.must_stream();
     for (const auto& dir : dirs)
-      g.check(dir.filename().string(), "R5.3 R6", [&](Check& c) { run_node_test(c, dev, stream.get(), dir); },
-              static_cast<int>(d));
-  }
+      g.check(dir.filename().string(), "R5.3 R6", [&](Check& c) { run_node_test(c, dev, stream.get(), dir); }, d);
+  });
 }
 
 }  // namespace

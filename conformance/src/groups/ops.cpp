@@ -56,16 +56,13 @@ void run_case(Check& c, const Device& dev, hxrt_stream* stream, const OpCase& oc
 }
 
 void sweep_group(GroupContext& g, bool wide) {
-  auto plugin = load_plugin(g.options);
-  Context context(*plugin);
   std::vector<OpCase> cases = op_cases(g.options.seed, wide);
-  for (size_t d : selected_devices(g, context)) {
-    Device dev(context, d);
+  for_each_device(g, [&](const Plugin&, Device& dev, int d) {
     Stream stream = dev.must_stream();
     for (const OpCase& oc : cases)
       g.check(oc.op + "." + std::to_string(oc.index), "R5.3 R6",
-              [&](Check& c) { run_case(c, dev, stream.get(), oc); }, static_cast<int>(d));
-  }
+              [&](Check& c) { run_case(c, dev, stream.get(), oc); }, d);
+  });
 }
 
 QueryAnswer must_query(Check& c, const Device& dev, const hxrt_node_desc* node, const std::string& what) {
@@ -76,11 +73,7 @@ QueryAnswer must_query(Check& c, const Device& dev, const hxrt_node_desc* node, 
 }
 
 void queries_group(GroupContext& g) {
-  auto plugin = load_plugin(g.options);
-  Context context(*plugin);
-  for (size_t d : selected_devices(g, context)) {
-    Device dev(context, d);
-    int di = static_cast<int>(d);
+  for_each_device(g, [&](const Plugin&, Device& dev, int di) {
     g.check("unknown_op", "R5.3", [&](Check& c) {
       OpCase oc = simple_case("Relu");
       oc.op = "HxrtConformanceNoSuchOp";
@@ -126,7 +119,7 @@ void queries_group(GroupContext& g) {
       c.expect(!q.supported && q.reason == HXRT_UNSUPPORTED_DTYPE,
                "Relu on dtype 200: observed " + q.describe() + ", expected UNSUPPORTED_DTYPE");
     }, di);
-  }
+  });
 }
 
 // Problem sizes for the cost model: each at least as large as the previous in every dimension.
@@ -150,10 +143,7 @@ std::vector<OpCase> scaled_cases(const std::string& op) {
 }
 
 void cost_group(GroupContext& g) {
-  auto plugin = load_plugin(g.options);
-  Context context(*plugin);
-  for (size_t d : selected_devices(g, context)) {
-    Device dev(context, d);
+  for_each_device(g, [&](const Plugin&, Device& dev, int d) {
     Stream stream = dev.must_stream();
     for (const char* op : {"Relu", "Add", "Mul", "MatMul"}) {
       g.check(std::string("model.") + op, "R5.3", [&](Check& c) {
@@ -211,9 +201,9 @@ void cost_group(GroupContext& g) {
                    std::to_string(static_cast<int64_t>(times[2])) + " ns";
         }
         c.note(table);
-      }, static_cast<int>(d));
+      }, d);
     }
-  }
+  });
 }
 
 }  // namespace

@@ -15,13 +15,11 @@ namespace {
 constexpr size_t kBig = 16u << 20;  // large enough that an asynchronous plugin is still busy
 
 void streams_group(GroupContext& g, bool stress) {
-  auto plugin = load_plugin(g.options);
-  Context context(*plugin);
-  const hxrt_plugin_api* api = plugin->api();
   const int threads = stress ? 8 : 4, rounds = stress ? 200 : 25;
-  for (size_t d : selected_devices(g, context)) {
-    Device dev(context, d);
-    int di = static_cast<int>(d);
+  for_each_device(g, [&](const Plugin& loaded, Device& dev, int di) {
+    const Plugin* plugin = &loaded;
+    const hxrt_plugin_api* api = loaded.api();
+    (void)api;
 
     if (!stress) {
       g.check("in_order", "R7.2", [&](Check& c) {
@@ -260,7 +258,7 @@ void streams_group(GroupContext& g, bool stress) {
       for (auto& th : pool) th.join();
       c.expect(errors == 0, std::to_string(errors.load()) + " concurrent allocations failed");
     }, di);
-  }
+  });
 }
 
 }  // namespace
