@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     }
     if (cuda == nullptr) throw std::runtime_error("no CUDA device is available");
     std::vector<DeviceRecord*> folders;
-    if (cpu) folders.push_back(cpu);
+    folders.push_back(cpu ? cpu : cuda);  // constant folding prefers the CPU plugin, as sessions do
 
     auto t0 = Clock::now();
     Graph graph = import_onnx_file(model);

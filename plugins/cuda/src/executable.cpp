@@ -9,6 +9,7 @@
 // CUDA graph captured for the bound buffers, so repeated inference costs one
 // graph launch.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -140,13 +141,68 @@ std::unique_ptr<Op> plan(const NodeReader& node, const OpConfig& config, Unsuppo
   return nullptr;
 }
 
+// The exact GELU as exporters write it, x * 0.5 * (1 + erf(x / sqrt 2)) in
+// five nodes (Div, Erf, Add, Mul, Mul), becomes one kernel.
+void fuse_gelu(const hxrt_graph_desc& g, std::vector<Step>& steps, std::vector<ValueInfo>& values) {
+  std::vector<int> uses(values.size(), 0);
+  std::vector<int64_t> consumer(values.size(), -1);
+  for (size_t s = 0; s < steps.size(); ++s)
+    for (int64_t v : steps[s].in)
+      if (v >= 0 && steps[s].alive) {
+        ++uses[static_cast<size_t>(v)];
+        consumer[static_cast<size_t>(v)] = static_cast<int64_t>(s);
+      }
+  auto op_of = [&](size_t s) { return std::string_view(g.nodes[s]->node->op_type); };
+  auto scalar = [&](int64_t v, double want) {
+    if (v < 0 || values[static_cast<size_t>(v)].source != Source::kConstant) return false;
+    TensorInfo t = plugin::tensor_info(*g.values[static_cast<size_t>(v)]);
+    if (!is_float_type(t.dtype) || t.numel() != 1 || !t.constant) return false;
+    return std::abs(to_floats(t)[0] - want) < 1e-3 * std::abs(want);
+  };
+  // The single step consuming `v` if it is op `type`, else -1.
+  auto next = [&](int64_t v, std::string_view type) -> int64_t {
+    if (v < 0 || uses[static_cast<size_t>(v)] != 1 || values[static_cast<size_t>(v)].output_slot >= 0) return -1;
+    int64_t c = consumer[static_cast<size_t>(v)];
+    return c >= 0 && steps[static_cast<size_t>(c)].alive && op_of(static_cast<size_t>(c)) == type ? c : -1;
+  };
+  auto other = [](const Step& s, int64_t v) { return s.in.size() == 2 ? (s.in[0] == v ? s.in[1] : s.in[0]) : -2; };
+  for (size_t s = 0; s < steps.size(); ++s) {
+    if (!steps[s].alive || op_of(s) != "Div" || steps[s].in.size() != 2 || steps[s].out.size() != 1) continue;
+    int64_t x = steps[s].in[0], v1 = steps[s].out[0];
+    if (x < 0 || !scalar(steps[s].in[1], 1.4142135623730951)) continue;
+    hxrt_dtype t = g.values[static_cast<size_t>(x)]->dtype;
+    if (!is_float_type(t) || g.values[static_cast<size_t>(v1)]->dtype != t) continue;
+    int64_t e = next(v1, "Erf");
+    if (e < 0) continue;
+    int64_t v2 = steps[static_cast<size_t>(e)].out[0];
+    int64_t a = next(v2, "Add");
+    if (a < 0 || !scalar(other(steps[static_cast<size_t>(a)], v2), 1.0)) continue;
+    int64_t v3 = steps[static_cast<size_t>(a)].out[0];
+    int64_t m1 = next(v3, "Mul");
+    if (m1 < 0 || other(steps[static_cast<size_t>(m1)], v3) != x) continue;
+    int64_t v4 = steps[static_cast<size_t>(m1)].out[0];
+    int64_t m2 = next(v4, "Mul");
+    if (m2 < 0 || !scalar(other(steps[static_cast<size_t>(m2)], v4), 0.5)) continue;
+    int64_t y = steps[static_cast<size_t>(m2)].out[0];
+    const hxrt_tensor_desc& xd = *g.values[static_cast<size_t>(x)];
+    if (plugin::shape_of(*g.values[static_cast<size_t>(y)]) != plugin::shape_of(xd)) continue;
+    Step& head = steps[s];
+    head.op = make_unary_op({k::kGelu, 0.f, 0.f}, t, plugin::element_count(plugin::shape_of(xd)));
+    head.in = {x};
+    head.out = {y};
+    head.position = steps[static_cast<size_t>(m2)].position;
+    head.name += " + Erf + Add + Mul + Mul (GELU)";
+    for (int64_t d : {e, a, m1, m2}) steps[static_cast<size_t>(d)].alive = false;
+  }
+}
+
 // Fuses chains into their first op (see the absorb_* hooks of Op).
 void fuse(const hxrt_graph_desc& g, std::vector<Step>& steps, std::vector<ValueInfo>& values) {
   std::vector<int> uses(values.size(), 0);
   std::vector<int64_t> consumer(values.size(), -1);
   for (size_t s = 0; s < steps.size(); ++s)
     for (int64_t v : steps[s].in)
-      if (v >= 0) {
+      if (v >= 0 && steps[s].alive) {
         ++uses[static_cast<size_t>(v)];
         consumer[static_cast<size_t>(v)] = static_cast<int64_t>(s);
       }
@@ -342,6 +398,7 @@ std::unique_ptr<hxrt_executable> compile_graph(hxrt_device* device, const hxrt_g
     step.position = n;
     exe->steps.push_back(std::move(step));
   }
+  fuse_gelu(g, exe->steps, values);
   fuse(g, exe->steps, values);
 
   // Views alias their input unless their output must land in an output buffer.

@@ -101,6 +101,9 @@ void register_op(std::string op_type, int min_opset, int max_opset, OpFactory fa
 // Builds the op for `node` or throws Unsupported with the most specific reason.
 std::unique_ptr<Op> create_op(const NodeReader& node, const OpConfig& config);
 
+// A unary element-wise op over `n` elements of float type `t` (used by fusion).
+std::unique_ptr<Op> make_unary_op(k::UnaryParams params, hxrt_dtype t, int64_t n);
+
 // Peak rates of a device, for the roofline cost model.
 struct DeviceRates {
   double flops_f32 = 0;     // FP32 CUDA cores

@@ -36,6 +36,7 @@ void require_outputs(const NodeReader& node, size_t n) {
 
 class UnaryOp final : public Op {
  public:
+  UnaryOp(k::UnaryParams params, k::FType type, int64_t n) : params_(params), type_(type), n_(n) {}
   UnaryOp(const NodeReader& node, k::UnaryParams params) : params_(params) {
     require_outputs(node, 1);
     type_ = require_float(node, node.input(0).dtype);
@@ -302,6 +303,10 @@ class BatchNormOp final : public Op {
 };
 
 }  // namespace
+
+std::unique_ptr<Op> make_unary_op(k::UnaryParams params, hxrt_dtype t, int64_t n) {
+  return std::make_unique<UnaryOp>(params, ftype_of(t), n);
+}
 
 void register_elementwise_ops() {
   simple("Relu", 6, k::kRelu);

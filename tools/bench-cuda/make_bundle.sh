@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Gathers what tools/bench-cuda/device_check.sh needs on a GPU machine into one
+# folder (default .devbundle, git-ignored): the tools and tests from BUILD
+# (default build-cuda) with their libraries, the plugins in BUNDLE/plugins, and
+# the light models and node tests in BUNDLE/data. Debug info is stripped so
+# the bundle stays small enough to travel.
+set -euo pipefail
+build=${BUILD:-build-cuda}
+bundle=${1:-.devbundle}
+data=${HXRT_SHARED_DATA:-../shared/data}
+rm -rf "$bundle"
+bins=()
+for b in hxrt-run hxrt-info hxrt-bench-cuda cuda_plugin_test hxrt-conformance; do
+  [ -x "$build/bin/$b" ] && bins+=("$build/bin/$b")
+done
+../shared/tools/device-bundle "$bundle" "$build/lib/hxrt/plugins" "${bins[@]}"
+mkdir -p "$bundle/plugins" "$bundle/data"
+mv "$bundle"/lib/libhxrt_*.so "$bundle/plugins/"
+find "$bundle" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-debug {} + 2>/dev/null || true
+cp -r "$data/onnx-light/onnx/backend/test/data/light" "$bundle/data/light"
+cp -r "$data/onnx-node/onnx/backend/test/data/node" "$bundle/data/node"
+du -sh "$bundle"
