@@ -49,14 +49,12 @@ std::unique_ptr<Kernel> dropout_kernel(const NodeReader& node) {
 
 // Copies a strided view of input 0 into output 0 (element size from dtype).
 std::unique_ptr<Kernel> view_kernel(const NodeReader& node, const StridedView& view) {
-  std::unique_ptr<Kernel> kernel;
-  dispatch_size(node, node.input_info(0).dtype, [&](auto tag) {
+  return sized_kernel(node, node.input_info(0).dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([view](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [view](const std::vector<const void*>& in, const std::vector<void*>& out) {
       strided_copy(static_cast<const T*>(in[0]), view, static_cast<T*>(out[0]));
-    });
+    };
   });
-  return kernel;
 }
 
 std::unique_ptr<Kernel> transpose_kernel(const NodeReader& node) {
@@ -230,11 +228,10 @@ std::unique_ptr<Kernel> slice_kernel(const NodeReader& node) {
       dtypes[i] = node.input_info(i).dtype;
       counts[i] = node.input_info(i).numel();
     }
-  std::unique_ptr<Kernel> kernel;
   Shape in_shape = x.shape;
-  dispatch_size(node, x.dtype, [&](auto tag) {
+  return sized_kernel(node, x.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       std::array<std::vector<int64_t>, 5> v;
       for (size_t i = 1; i < 5; ++i) {
         if (constants[i]) {
@@ -246,9 +243,8 @@ std::unique_ptr<Kernel> slice_kernel(const NodeReader& node) {
       StridedView view = slice_view(in_shape, v[1], v[2], v[3], v[4]);
       if (view.dims != out_shape) throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, "Slice: output shape disagrees with the inputs");
       strided_copy(static_cast<const T*>(in[0]), view, static_cast<T*>(out[0]));
-    });
+    };
   });
-  return kernel;
 }
 
 // ---------------------------------------------------------------------------
@@ -292,10 +288,9 @@ std::unique_ptr<Kernel> gather_elements_kernel(const NodeReader& node) {
   auto data_strides = strides_of(data.shape);
   const int64_t dim = data.shape[static_cast<size_t>(axis)];
   const hxrt_dtype idx_type = indices.dtype;
-  std::unique_ptr<Kernel> kernel;
-  dispatch_size(node, data.dtype, [&](auto tag) {
+  return sized_kernel(node, data.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* src = static_cast<const T*>(in[0]);
       T* dst = static_cast<T*>(out[0]);
       const int64_t n = plugin::element_count(idx_shape);
@@ -313,9 +308,8 @@ std::unique_ptr<Kernel> gather_elements_kernel(const NodeReader& node) {
         }
         dst[e] = src[off];
       }
-    });
+    };
   });
-  return kernel;
 }
 
 // ---------------------------------------------------------------------------
@@ -329,10 +323,9 @@ std::unique_ptr<Kernel> tile_kernel(const NodeReader& node) {
   if (in_shape.size() != out_shape.size()) unsupported(HXRT_UNSUPPORTED_SHAPE, node, "rank mismatch");
   if (in_shape.empty()) return copy_kernel(node);
   auto in_strides = strides_of(in_shape);
-  std::unique_ptr<Kernel> kernel;
-  dispatch_size(node, x.dtype, [&](auto tag) {
+  return sized_kernel(node, x.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* src = static_cast<const T*>(in[0]);
       T* dst = static_cast<T*>(out[0]);
       const int64_t total = plugin::element_count(out_shape);
@@ -348,9 +341,8 @@ std::unique_ptr<Kernel> tile_kernel(const NodeReader& node) {
         T* o = dst + r * inner;
         for (int64_t j = 0; j < inner; ++j) o[j] = src[off + j % in_inner];
       });
-    });
+    };
   });
-  return kernel;
 }
 
 // ---------------------------------------------------------------------------
@@ -438,10 +430,9 @@ std::unique_ptr<Kernel> pad_kernel(const NodeReader& node) {
   const bool value_input = node.opset() >= 11 && node.has_input(2);
   const hxrt_dtype value_dtype = value_input ? node.input_info(2).dtype : HXRT_DTYPE_UNDEFINED;
   auto in_strides = strides_of(x.shape);
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, Mask<kAll>{}, [&](auto tag) {
+  return typed_kernel(node, x.dtype, Mask<kAll>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       T value = convert<T>(attr_value);
       if (value_input && in.size() > 2 && in[2]) {
         if (value_dtype == x.dtype)
@@ -487,9 +478,8 @@ std::unique_ptr<Kernel> pad_kernel(const NodeReader& node) {
           o[j] = m < 0 ? value : src[off + m];
         }
       });
-    });
+    };
   });
-  return kernel;
 }
 
 // ---------------------------------------------------------------------------
@@ -502,10 +492,9 @@ std::unique_ptr<Kernel> resize_kernel(const NodeReader& node) {
   ResizeSpec spec = parse_resize(node, x.shape, out_shape);
   std::optional<ResizeTaps> taps;
   if (!spec.needs_roi || spec.roi) taps = resize_taps(spec, spec.roi ? *spec.roi : std::vector<double>{});
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, Mask<kNumeric>{}, [&](auto tag) {
+  return typed_kernel(node, x.dtype, Mask<kNumeric>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([taps, spec](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [taps, spec](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* src = static_cast<const T*>(in[0]);
       T* dst = static_cast<T*>(out[0]);
       if (taps) {
@@ -516,9 +505,8 @@ std::unique_ptr<Kernel> resize_kernel(const NodeReader& node) {
       std::vector<double> roi;
       for (int64_t i = 0; i < spec.roi_count; ++i) roi.push_back(load_as_double(in[1], spec.roi_dtype, i));
       resize_apply(resize_taps(spec, roi), spec.in_shape, spec.out_shape, src, dst);
-    });
+    };
   });
-  return kernel;
 }
 
 // ---------------------------------------------------------------------------
@@ -637,17 +625,15 @@ std::unique_ptr<Kernel> constant_of_shape_kernel(const NodeReader& node) {
 std::unique_ptr<Kernel> range_kernel(const NodeReader& node) {
   TensorInfo out = node.output_info(0);
   const int64_t n = out.numel();
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, out.dtype, Mask<kFloat | kSigned>{}, [&](auto tag) {
+  return typed_kernel(node, out.dtype, Mask<kFloat | kSigned>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([n](const std::vector<const void*>& in, const std::vector<void*>& outs) {
+    return [n](const std::vector<const void*>& in, const std::vector<void*>& outs) {
       const T start = *static_cast<const T*>(in[0]);
       const T delta = *static_cast<const T*>(in[2]);
       T* dst = static_cast<T*>(outs[0]);
       for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(start + static_cast<T>(i) * delta);
-    });
+    };
   });
-  return kernel;
 }
 
 // DepthToSpace / SpaceToDepth as views (4-D).

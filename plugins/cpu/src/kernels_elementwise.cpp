@@ -19,18 +19,16 @@ using namespace own;
 template <bool bool_out = false, typename Op>
 std::unique_ptr<Kernel> unary_kernel(const NodeReader& node, auto mask, Op op) {
   TensorInfo x = node.input_info(0);
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, mask, [&](auto tag) {
+  return typed_kernel(node, x.dtype, mask, [&](auto tag) {
     using T = typename decltype(tag)::type;
     using TOut = std::conditional_t<bool_out, bool, T>;
     const int64_t n = x.numel();
-    kernel = make_kernel([n, op](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [n, op](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* a = static_cast<const T*>(in[0]);
       TOut* o = static_cast<TOut*>(out[0]);
       parallel_for(n, [&](int64_t i) { o[i] = static_cast<TOut>(op(a[i])); });
-    });
+    };
   });
-  return kernel;
 }
 
 template <typename T>
@@ -211,11 +209,10 @@ std::unique_ptr<Kernel> clip_kernel(const NodeReader& node) {
   const bool from_attributes = node.opset() < 11;
   double attr_min = node.get_float("min", std::numeric_limits<float>::lowest());
   double attr_max = node.get_float("max", std::numeric_limits<float>::max());
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, Mask<kNumeric>{}, [&](auto tag) {
+  return typed_kernel(node, x.dtype, Mask<kNumeric>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const int64_t n = x.numel();
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
       if (from_attributes) {
         lo = static_cast<T>(attr_min);
@@ -230,9 +227,8 @@ std::unique_ptr<Kernel> clip_kernel(const NodeReader& node) {
         T v = a[i] < lo ? lo : a[i];
         o[i] = v > hi ? hi : v;
       });
-    });
+    };
   });
-  return kernel;
 }
 
 // ---------------------------------------------------------------------------
@@ -267,16 +263,14 @@ std::unique_ptr<Kernel> binary_kernel(const NodeReader& node, auto mask, MakeOp 
   Shape out_shape = node.output_info(0).shape;
   if (a.dtype != b.dtype) unsupported(HXRT_UNSUPPORTED_DTYPE, node, "mixed input dtypes");
   auto plan = make_broadcast<2>(out_shape, {a.shape, b.shape});
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, a.dtype, mask, [&](auto tag) {
+  return typed_kernel(node, a.dtype, mask, [&](auto tag) {
     using T = typename decltype(tag)::type;
     using TO = std::conditional_t<bool_out, bool, T>;
     auto op = make_op(tag);
-    kernel = make_kernel([plan, op](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [plan, op](const std::vector<const void*>& in, const std::vector<void*>& out) {
       binary_apply(plan, static_cast<const T*>(in[0]), static_cast<const T*>(in[1]), static_cast<TO*>(out[0]), op);
-    });
+    };
   });
-  return kernel;
 }
 
 template <typename T>
@@ -475,13 +469,12 @@ std::unique_ptr<Kernel> variadic_kernel(const NodeReader& node, auto mask, bool 
     if (info.dtype != dtype) unsupported(HXRT_UNSUPPORTED_DTYPE, node, "mixed input dtypes");
     plans.push_back(make_broadcast<2>(out_shape, {out_shape, info.shape}));
   }
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, dtype, mask, [&](auto tag) {
+  return typed_kernel(node, dtype, mask, [&](auto tag) {
     using T = typename decltype(tag)::type;
     auto op = make_op(tag);
     const int64_t n = plugin::element_count(out_shape);
     auto copy_plan = first[0];
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       T* o = static_cast<T*>(out[0]);
       const T* a = static_cast<const T*>(in[0]);
       for_each_broadcast_row<1>(copy_plan, [&](int64_t oo, const std::array<int64_t, 1>& off, int64_t len,
@@ -499,31 +492,32 @@ std::unique_ptr<Kernel> variadic_kernel(const NodeReader& node, auto mask, bool 
           parallel_for(n, [&](int64_t i) { o[i] = static_cast<T>(o[i] / c); });
         }
       }
-    });
+    };
   });
-  return kernel;
+}
+
+// Max (take_max) or Min of two elements; NaN if either is NaN.
+template <bool take_max>
+auto min_max_op(auto tag) {
+  using T = typename decltype(tag)::type;
+  return [](T x, T y) -> T {
+    if constexpr (std::is_floating_point_v<T>)
+      if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<T>::quiet_NaN();
+    if constexpr (take_max)
+      return x < y ? y : x;
+    else
+      return y < x ? y : x;
+  };
 }
 
 void register_variadic() {
   register_op(OpRegistration{"Max", 1, 25, [](const NodeReader& node) {
-                               return variadic_kernel(node, Mask<kNumeric>{}, false, [](auto tag) {
-                                 using T = typename decltype(tag)::type;
-                                 return [](T x, T y) -> T {
-                                   if constexpr (std::is_floating_point_v<T>)
-                                     if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<T>::quiet_NaN();
-                                   return x < y ? y : x;
-                                 };
-                               });
+                               return variadic_kernel(node, Mask<kNumeric>{}, false,
+                                                      [](auto tag) { return min_max_op<true>(tag); });
                              }});
   register_op(OpRegistration{"Min", 1, 25, [](const NodeReader& node) {
-                               return variadic_kernel(node, Mask<kNumeric>{}, false, [](auto tag) {
-                                 using T = typename decltype(tag)::type;
-                                 return [](T x, T y) -> T {
-                                   if constexpr (std::is_floating_point_v<T>)
-                                     if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<T>::quiet_NaN();
-                                   return y < x ? y : x;
-                                 };
-                               });
+                               return variadic_kernel(node, Mask<kNumeric>{}, false,
+                                                      [](auto tag) { return min_max_op<false>(tag); });
                              }});
   auto sum = [](auto tag) {
     using T = typename decltype(tag)::type;
@@ -542,10 +536,9 @@ std::unique_ptr<Kernel> where_kernel(const NodeReader& node) {
   if (c.dtype != HXRT_DTYPE_BOOL) unsupported(HXRT_UNSUPPORTED_DTYPE, node, "condition must be bool");
   if (x.dtype != y.dtype) unsupported(HXRT_UNSUPPORTED_DTYPE, node, "mixed X/Y dtypes");
   auto plan = make_broadcast<3>(node.output_info(0).shape, {c.shape, x.shape, y.shape});
-  std::unique_ptr<Kernel> kernel;
-  dispatch_size(node, x.dtype, [&](auto tag) {
+  return sized_kernel(node, x.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([plan](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [plan](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const bool* pc = static_cast<const bool*>(in[0]);
       const T* px = static_cast<const T*>(in[1]);
       const T* py = static_cast<const T*>(in[2]);
@@ -555,9 +548,8 @@ std::unique_ptr<Kernel> where_kernel(const NodeReader& node) {
         for (int64_t i = 0; i < n; ++i)
           po[oo + i] = pc[off[0] + i * st[0]] ? px[off[1] + i * st[1]] : py[off[2] + i * st[2]];
       });
-    });
+    };
   });
-  return kernel;
 }
 
 }  // namespace

@@ -35,10 +35,9 @@ std::unique_ptr<Kernel> softmax_kernel(const NodeReader& node, SoftmaxKind kind)
       s.inner = 1;
     }
   }
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, Mask<kFloat>{}, [&](auto tag) {
+  return typed_kernel(node, x.dtype, Mask<kFloat>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([s, kind](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [s, kind](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* src = static_cast<const T*>(in[0]);
       T* dst = static_cast<T*>(out[0]);
       parallel_for(s.outer * s.inner, s.outer * s.inner * s.dim, [&](int64_t j) {
@@ -69,9 +68,8 @@ std::unique_ptr<Kernel> softmax_kernel(const NodeReader& node, SoftmaxKind kind)
             q[k * st] = static_cast<T>(static_cast<double>(p[k * st]) - static_cast<double>(mx) - lse);
         }
       });
-    });
+    };
   });
-  return kernel;
 }
 
 // ---------------------------------------------------------------------------
@@ -93,10 +91,9 @@ std::unique_ptr<Kernel> layer_norm_kernel(const NodeReader& node) {
       (want_inv && node.output_info(2).dtype != HXRT_DTYPE_FLOAT32 && node.output_info(2).dtype != x.dtype))
     unsupported(HXRT_UNSUPPORTED_DTYPE, node, "Mean/InvStdDev dtype");
   const hxrt_dtype stat_dtype = want_mean ? node.output_info(1).dtype : (want_inv ? node.output_info(2).dtype : x.dtype);
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, Mask<kFloat>{}, [&](auto tag) {
+  return typed_kernel(node, x.dtype, Mask<kFloat>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* src = static_cast<const T*>(in[0]);
       const T* sc = static_cast<const T*>(in[1]);
       const T* b = has_bias ? static_cast<const T*>(in[2]) : nullptr;
@@ -133,21 +130,28 @@ std::unique_ptr<Kernel> layer_norm_kernel(const NodeReader& node) {
           dst[oo + i] = v;
         }
       });
-    });
+    };
   });
-  return kernel;
+}
+
+// The N x C x spatial layout of a per-channel normalization's input.
+struct ChannelLayout {
+  int64_t N, C, size;  // size: elements per (n, c) plane
+};
+
+ChannelLayout channel_layout(const NodeReader& node, const TensorInfo& x) {
+  if (x.shape.size() < 2) unsupported(HXRT_UNSUPPORTED_SHAPE, node, "rank < 2");
+  return ChannelLayout{x.shape[0], x.shape[1], product(x.shape, 2, x.shape.size())};
 }
 
 std::unique_ptr<Kernel> instance_norm_kernel(const NodeReader& node) {
   TensorInfo x = node.input_info(0);
-  if (x.shape.size() < 2) unsupported(HXRT_UNSUPPORTED_SHAPE, node, "rank < 2");
+  const ChannelLayout layout = channel_layout(node, x);
+  const int64_t N = layout.N, C = layout.C, size = layout.size;
   const double eps = node.get_float("epsilon", 1e-5f);
-  const int64_t N = x.shape[0], C = x.shape[1];
-  const int64_t size = product(x.shape, 2, x.shape.size());
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, Mask<kFloat>{}, [&](auto tag) {
+  return typed_kernel(node, x.dtype, Mask<kFloat>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* src = static_cast<const T*>(in[0]);
       const T* sc = static_cast<const T*>(in[1]);
       const T* b = static_cast<const T*>(in[2]);
@@ -165,24 +169,21 @@ std::unique_ptr<Kernel> instance_norm_kernel(const NodeReader& node) {
         for (int64_t i = 0; i < size; ++i)
           q[i] = static_cast<T>((static_cast<double>(p[i]) - mean) * k + static_cast<double>(b[c]));
       });
-    });
+    };
   });
-  return kernel;
 }
 
 std::unique_ptr<Kernel> batch_norm_kernel(const NodeReader& node) {
   TensorInfo x = node.input_info(0);
-  if (x.shape.size() < 2) unsupported(HXRT_UNSUPPORTED_SHAPE, node, "rank < 2");
+  const ChannelLayout layout = channel_layout(node, x);
+  const int64_t N = layout.N, C = layout.C, size = layout.size;
   const double eps = node.get_float("epsilon", 1e-5f);
   const double momentum = node.get_float("momentum", 0.9f);
   const bool training = node.opset() >= 14 ? node.get_int("training_mode", 0) != 0 : node.num_outputs() > 1;
   if (node.opset() < 9 && node.get_int("spatial", 1) == 0) unsupported(HXRT_UNSUPPORTED_ATTRIBUTE, node, "spatial=0");
-  const int64_t N = x.shape[0], C = x.shape[1];
-  const int64_t size = product(x.shape, 2, x.shape.size());
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, Mask<kFloat>{}, [&](auto tag) {
+  return typed_kernel(node, x.dtype, Mask<kFloat>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* src = static_cast<const T*>(in[0]);
       const T* sc = static_cast<const T*>(in[1]);
       const T* b = static_cast<const T*>(in[2]);
@@ -216,9 +217,8 @@ std::unique_ptr<Kernel> batch_norm_kernel(const NodeReader& node) {
           for (int64_t i = 0; i < size; ++i) q[i] = static_cast<T>(static_cast<double>(p[i]) * k + shift);
         }
       });
-    });
+    };
   });
-  return kernel;
 }
 
 // ---------------------------------------------------------------------------
@@ -374,10 +374,9 @@ std::unique_ptr<Kernel> reduce_kernel(const NodeReader& node, Reduce kind, int a
   }
   if (plan && static_cast<int64_t>(plan->base.size()) != node.output_info(0).numel())
     unsupported(HXRT_UNSUPPORTED_SHAPE, node, "output size disagrees with the reduction");
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, Mask<kNumeric>{}, [&](auto tag) {
+  return typed_kernel(node, x.dtype, Mask<kNumeric>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       if (plan) {
         reduce_run<T>(kind, *plan, static_cast<const T*>(in[0]), static_cast<T*>(out[0]));
         return;
@@ -385,9 +384,8 @@ std::unique_ptr<Kernel> reduce_kernel(const NodeReader& node, Reduce kind, int a
       std::vector<int64_t> axes;
       for (int64_t k = 0; k < axes_count; ++k) axes.push_back(load_as_int64(in[1], axes_dtype, k));
       reduce_run<T>(kind, make_reduce_plan(in_shape, axes, noop), static_cast<const T*>(in[0]), static_cast<T*>(out[0]));
-    });
+    };
   });
-  return kernel;
 }
 
 std::unique_ptr<Kernel> arg_reduce_kernel(const NodeReader& node, bool is_max) {
@@ -396,10 +394,9 @@ std::unique_ptr<Kernel> arg_reduce_kernel(const NodeReader& node, bool is_max) {
   const int64_t axis = normalize_axis(node, node.get_int("axis", 0), std::max<int64_t>(rank, 1));
   const bool last = node.get_int("select_last_index", 0) != 0;
   AxisSplit s = split_at_axis(x.shape, axis);
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, Mask<kNumeric>{}, [&](auto tag) {
+  return typed_kernel(node, x.dtype, Mask<kNumeric>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* src = static_cast<const T*>(in[0]);
       int64_t* dst = static_cast<int64_t*>(out[0]);
       parallel_for(s.outer * s.inner, s.outer * s.inner * s.dim, [&](int64_t j) {
@@ -413,9 +410,8 @@ std::unique_ptr<Kernel> arg_reduce_kernel(const NodeReader& node, bool is_max) {
         }
         dst[j] = best;
       });
-    });
+    };
   });
-  return kernel;
 }
 
 // ---------------------------------------------------------------------------
@@ -449,10 +445,9 @@ std::unique_ptr<Kernel> matmul_kernel(const NodeReader& node) {
     }
   });
   if (plugin::element_count(batch) == 0) a_off.clear(), b_off.clear();
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, a.dtype, Mask<kNumeric>{}, [&](auto tag) {
+  return typed_kernel(node, a.dtype, Mask<kNumeric>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* pa = static_cast<const T*>(in[0]);
       const T* pb = static_cast<const T*>(in[1]);
       T* po = static_cast<T*>(out[0]);
@@ -470,9 +465,8 @@ std::unique_ptr<Kernel> matmul_kernel(const NodeReader& node) {
         }
         for (int64_t n = 0; n < N; ++n) orow[n] = static_cast<T>(acc[static_cast<size_t>(n)]);
       });
-    });
+    };
   });
-  return kernel;
 }
 
 std::unique_ptr<Kernel> gemm_kernel(const NodeReader& node) {
@@ -485,10 +479,9 @@ std::unique_ptr<Kernel> gemm_kernel(const NodeReader& node) {
   if ((tb ? b.shape[1] : b.shape[0]) != K) unsupported(HXRT_UNSUPPORTED_SHAPE, node, "inner dimensions differ");
   const bool has_c = node.has_input(2);
   auto c_plan = make_broadcast<1>(Shape{M, N}, {has_c ? node.input_info(2).shape : Shape{}});
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, a.dtype, Mask<kNumeric>{}, [&](auto tag) {
+  return typed_kernel(node, a.dtype, Mask<kNumeric>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* pa = static_cast<const T*>(in[0]);
       const T* pb = static_cast<const T*>(in[1]);
       const T* pc = has_c && in.size() > 2 ? static_cast<const T*>(in[2]) : nullptr;
@@ -515,9 +508,8 @@ std::unique_ptr<Kernel> gemm_kernel(const NodeReader& node) {
           po[m * N + n] = static_cast<T>(v);
         }
       });
-    });
+    };
   });
-  return kernel;
 }
 
 // ---------------------------------------------------------------------------
@@ -582,10 +574,9 @@ std::unique_ptr<Kernel> pool_kernel(const NodeReader& node, bool is_max, bool gl
   // Column-major spatial strides for storage_order = 1 indices.
   std::vector<int64_t> cm_strides(nsp, 1);
   for (size_t d = 1; d < nsp; ++d) cm_strides[d] = cm_strides[d - 1] * g.in[d - 1];
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, Mask<kNumeric>{}, [&](auto tag) {
+  return typed_kernel(node, x.dtype, Mask<kNumeric>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* src = static_cast<const T*>(in[0]);
       T* dst = static_cast<T*>(out[0]);
       int64_t* idx_out = want_indices && out.size() > 1 ? static_cast<int64_t*>(out[1]) : nullptr;
@@ -638,9 +629,8 @@ std::unique_ptr<Kernel> pool_kernel(const NodeReader& node, bool is_max, bool gl
           }
         }
       });
-    });
+    };
   });
-  return kernel;
 }
 
 // ---------------------------------------------------------------------------
@@ -672,10 +662,9 @@ std::unique_ptr<Kernel> conv_kernel(const NodeReader& node) {
   const bool has_bias = node.has_input(2);
   auto in_strides = strides_of(g.in);
   auto k_strides = strides_of(g.kernel);
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, Mask<kFloat>{}, [&](auto tag) {
+  return typed_kernel(node, x.dtype, Mask<kFloat>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* px = static_cast<const T*>(in[0]);
       const T* pw = static_cast<const T*>(in[1]);
       const T* pb = has_bias && in.size() > 2 ? static_cast<const T*>(in[2]) : nullptr;
@@ -707,9 +696,8 @@ std::unique_ptr<Kernel> conv_kernel(const NodeReader& node) {
           py[j * out_plane + e] = static_cast<T>(acc);
         }
       });
-    });
+    };
   });
-  return kernel;
 }
 
 std::unique_ptr<Kernel> conv_transpose_kernel(const NodeReader& node) {
@@ -750,10 +738,9 @@ std::unique_ptr<Kernel> conv_transpose_kernel(const NodeReader& node) {
   const bool has_bias = node.has_input(2);
   auto out_strides = strides_of(out_sp);
   auto k_strides = strides_of(kshape);
-  std::unique_ptr<Kernel> kernel;
-  dispatch(node, x.dtype, Mask<kFloat>{}, [&](auto tag) {
+  return typed_kernel(node, x.dtype, Mask<kFloat>{}, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernel = make_kernel([=](const std::vector<const void*>& in, const std::vector<void*>& out) {
+    return [=](const std::vector<const void*>& in, const std::vector<void*>& out) {
       const T* px = static_cast<const T*>(in[0]);
       const T* pw = static_cast<const T*>(in[1]);
       const T* pb = has_bias && in.size() > 2 ? static_cast<const T*>(in[2]) : nullptr;
@@ -787,9 +774,8 @@ std::unique_ptr<Kernel> conv_transpose_kernel(const NodeReader& node) {
         T* y = py + j * out_plane;
         for (int64_t e = 0; e < out_plane; ++e) y[e] = static_cast<T>(acc[static_cast<size_t>(e)]);
       });
-    });
+    };
   });
-  return kernel;
 }
 
 }  // namespace

@@ -80,6 +80,31 @@ Spatial forward_spatial(const NodeReader& node, const Shape& xs, const Shape& ys
 
 memory::desc any_md(const Shape& shape) { return memory::desc(dims(shape.begin(), shape.end()), memory::data_type::f32, memory::format_tag::any); }
 
+// What Conv and ConvTranspose share once their shapes are worked out: a
+// forward-inference oneDNN primitive (convolution_forward or
+// deconvolution_forward) of `algorithm` with plain f32 src/dst, weights of
+// dims `wd` given in layout `w_user` and reordered for the primitive, and an
+// optional [M] bias. `dilations` and the pads are in oneDNN's convention.
+template <typename Primitive>
+std::unique_ptr<Kernel> conv_primitive(const NodeReader& node, dnnl::algorithm algorithm, const Shape& xs,
+                                       const Shape& ys, const dims& wd, const memory::desc& w_user, int64_t M,
+                                       bool has_bias, const dims& strides, const dims& dilations, const dims& pad_l,
+                                       const dims& pad_r) {
+  memory::desc w_any(wd, memory::data_type::f32, memory::format_tag::any);
+  memory::desc b_md = plain_md({M});
+  auto desc = has_bias ? typename Primitive::desc(dnnl::prop_kind::forward_inference, algorithm, any_md(xs), w_any,
+                                                  b_md, any_md(ys), strides, dilations, pad_l, pad_r)
+                       : typename Primitive::desc(dnnl::prop_kind::forward_inference, algorithm, any_md(xs), w_any,
+                                                  any_md(ys), strides, dilations, pad_l, pad_r);
+  typename Primitive::primitive_desc pd(desc, make_attr(), engine());
+  auto k = std::make_unique<PrimitiveKernel>(Primitive(pd), pd.scratchpad_desc());
+  k->bind_input(DNNL_ARG_SRC, 0, plain_md(xs), pd.src_desc());
+  k->bind_weights(DNNL_ARG_WEIGHTS, node, 1, w_user, pd.weights_desc());
+  if (has_bias) k->bind_weights(DNNL_ARG_BIAS, node, 2, b_md, pd.bias_desc());
+  k->bind_output(DNNL_ARG_DST, 0, plain_md(ys), pd.dst_desc());
+  return k;
+}
+
 // ---------------------------------------------------------------------------
 // Conv
 // ---------------------------------------------------------------------------
@@ -111,23 +136,9 @@ std::unique_ptr<Kernel> make_conv(const NodeReader& node) {
   }
   wd.insert(wd.end(), kernel.begin(), kernel.end());
   memory::desc w_user(wd, memory::data_type::f32, row_major_strides(wd));
-  memory::desc w_any(wd, memory::data_type::f32, memory::format_tag::any);
-  memory::desc b_md = plain_md({M});
   (void)sd;
-
-  auto desc = has_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                          dnnl::algorithm::convolution_direct, any_md(xs), w_any, b_md,
-                                                          any_md(ys), sp.strides, sp.onednn_dilations(), sp.pad_l, sp.pad_r)
-                       : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                          dnnl::algorithm::convolution_direct, any_md(xs), w_any,
-                                                          any_md(ys), sp.strides, sp.onednn_dilations(), sp.pad_l, sp.pad_r);
-  dnnl::convolution_forward::primitive_desc pd(desc, make_attr(), engine());
-  auto k = std::make_unique<PrimitiveKernel>(dnnl::convolution_forward(pd), pd.scratchpad_desc());
-  k->bind_input(DNNL_ARG_SRC, 0, plain_md(xs), pd.src_desc());
-  k->bind_weights(DNNL_ARG_WEIGHTS, node, 1, w_user, pd.weights_desc());
-  if (has_bias) k->bind_weights(DNNL_ARG_BIAS, node, 2, b_md, pd.bias_desc());
-  k->bind_output(DNNL_ARG_DST, 0, plain_md(ys), pd.dst_desc());
-  return k;
+  return conv_primitive<dnnl::convolution_forward>(node, dnnl::algorithm::convolution_direct, xs, ys, wd, w_user, M,
+                                                   has_bias, sp.strides, sp.onednn_dilations(), sp.pad_l, sp.pad_r);
 }
 
 // ---------------------------------------------------------------------------
@@ -270,21 +281,8 @@ std::unique_ptr<Kernel> make_conv_transpose(const NodeReader& node) {
   wd.insert(wd.end(), kernel.begin(), kernel.end());
   wstr.insert(wstr.end(), kstr.begin(), kstr.end());
   memory::desc w_user(wd, memory::data_type::f32, wstr);
-  memory::desc w_any(wd, memory::data_type::f32, memory::format_tag::any);
-  memory::desc b_md = plain_md({M});
-  auto desc = has_bias ? dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                            dnnl::algorithm::deconvolution_direct, any_md(xs), w_any,
-                                                            b_md, any_md(ys), dims(strides.begin(), strides.end()), dd, pl, pr)
-                       : dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                            dnnl::algorithm::deconvolution_direct, any_md(xs), w_any,
-                                                            any_md(ys), dims(strides.begin(), strides.end()), dd, pl, pr);
-  dnnl::deconvolution_forward::primitive_desc pd(desc, make_attr(), engine());
-  auto k = std::make_unique<PrimitiveKernel>(dnnl::deconvolution_forward(pd), pd.scratchpad_desc());
-  k->bind_input(DNNL_ARG_SRC, 0, plain_md(xs), pd.src_desc());
-  k->bind_weights(DNNL_ARG_WEIGHTS, node, 1, w_user, pd.weights_desc());
-  if (has_bias) k->bind_weights(DNNL_ARG_BIAS, node, 2, b_md, pd.bias_desc());
-  k->bind_output(DNNL_ARG_DST, 0, plain_md(ys), pd.dst_desc());
-  return k;
+  return conv_primitive<dnnl::deconvolution_forward>(node, dnnl::algorithm::deconvolution_direct, xs, ys, wd, w_user,
+                                                     M, has_bias, dims(strides.begin(), strides.end()), dd, pl, pr);
 }
 
 // ---------------------------------------------------------------------------

@@ -433,6 +433,24 @@ std::unique_ptr<Kernel> make_kernel(Body&& body) {
   return std::make_unique<FunctionKernel>(std::forward<Body>(body));
 }
 
+// The common shape of a generic kernel factory: dispatches on `dtype` (throws
+// Unsupported outside `mask`) and makes a kernel of the body that
+// `make_body(Tag<T>{})` returns for the element type T.
+template <unsigned mask, typename MakeBody>
+std::unique_ptr<Kernel> typed_kernel(const NodeReader& node, hxrt_dtype dtype, Mask<mask> m, MakeBody&& make_body) {
+  std::unique_ptr<Kernel> kernel;
+  dispatch(node, dtype, m, [&](auto tag) { kernel = make_kernel(make_body(tag)); });
+  return kernel;
+}
+
+// The same for byte-moving kernels: T is the same-size unsigned storage type (dispatch_size).
+template <typename MakeBody>
+std::unique_ptr<Kernel> sized_kernel(const NodeReader& node, hxrt_dtype dtype, MakeBody&& make_body) {
+  std::unique_ptr<Kernel> kernel;
+  dispatch_size(node, dtype, [&](auto tag) { kernel = make_kernel(make_body(tag)); });
+  return kernel;
+}
+
 // Registers `factory` for every op name in `ops` with the opset range given.
 inline void register_ops(std::initializer_list<const char*> ops, int min_opset, int max_opset, const KernelFactory& factory) {
   for (const char* op : ops) register_op(OpRegistration{op, min_opset, max_opset, factory});
