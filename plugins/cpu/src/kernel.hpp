@@ -66,7 +66,8 @@ std::unique_ptr<Kernel> create_kernel(const NodeReader& node);
 void register_onednn_kernels();
 void register_elementwise_kernels();
 void register_data_movement_kernels();
-void register_misc_kernels();
+void register_misc_kernels();    // softmax, normalizations, reductions, MatMul/Gemm
+void register_own_nn_kernels();  // naive pooling, Conv, ConvTranspose
 
 // A kernel from a lambda, for the many ops whose work is one function.
 class FunctionKernel final : public Kernel {

@@ -417,6 +417,15 @@ void strided_copy(const T* src, const StridedView& view, T* dst) {
 }
 
 // Splits a shape at `axis` into outer * axis_dim * inner.
+// Iterates an N-D index space given by `dims`; returns false after the last index.
+inline bool next_index(std::vector<int64_t>& idx, const Shape& dims) {
+  for (size_t d = dims.size(); d-- > 0;) {
+    if (++idx[d] < dims[d]) return true;
+    idx[d] = 0;
+  }
+  return false;
+}
+
 struct AxisSplit {
   int64_t outer = 1, dim = 1, inner = 1;
 };

@@ -18,6 +18,7 @@ void register_all_once() {
     register_elementwise_kernels();  // generic own kernels, every dtype
     register_data_movement_kernels();
     register_misc_kernels();
+    register_own_nn_kernels();
   });
 }
 
