@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "kernel.hpp"
+#include "node_builder.hpp"
 
 namespace hxrt::cpu {
 namespace {
@@ -29,161 +31,82 @@ std::vector<float> rnd(int64_t n, uint32_t seed, float lo = -1.f, float hi = 1.f
   return v;
 }
 
-// A node under construction; owns every descriptor it points to.
-class NodeBuilder {
+// A float (or int64) node over the shared test::NodeBuilder; keeps the
+// inputs' data to run the built kernel on.
+class FloatNode {
  public:
-  NodeBuilder(std::string op, int64_t opset) : op_(std::move(op)), opset_(opset) {}
+  FloatNode(std::string op, int64_t opset) : node_(std::move(op), opset) { node_.name("test"); }
 
-  NodeBuilder& in(Dims dims, std::vector<float> data = {}, bool constant = false) {
-    auto t = std::make_unique<Tensor>();
-    t->dims = std::move(dims);
-    t->data = std::move(data);
-    t->constant = constant;
-    inputs_.push_back(std::move(t));
+  FloatNode& in(Dims dims, std::vector<float> data = {}, bool constant = false) {
+    const std::vector<float>& stored = floats_.emplace_back(std::move(data));
+    return add_input(HXRT_DTYPE_FLOAT32, std::move(dims), stored.data(), stored.size() * sizeof(float), constant);
+  }
+  FloatNode& in_const(Dims dims, std::vector<float> data) { return in(std::move(dims), std::move(data), true); }
+  FloatNode& in_ints(Dims dims, std::vector<int64_t> values, bool constant) {
+    const std::vector<int64_t>& stored = ints_.emplace_back(std::move(values));
+    return add_input(HXRT_DTYPE_INT64, std::move(dims), stored.data(), stored.size() * sizeof(int64_t), constant);
+  }
+  FloatNode& none() {
+    node_.no_input();
+    in_data_.push_back(nullptr);
     return *this;
   }
-  NodeBuilder& in_const(Dims dims, std::vector<float> data) { return in(std::move(dims), std::move(data), true); }
-  NodeBuilder& in_ints(Dims dims, std::vector<int64_t> values, bool constant) {
-    auto t = std::make_unique<Tensor>();
-    t->dims = std::move(dims);
-    t->ints = std::move(values);
-    t->dtype = HXRT_DTYPE_INT64;
-    t->constant = constant;
-    inputs_.push_back(std::move(t));
+  FloatNode& out(Dims dims, hxrt_dtype dt = HXRT_DTYPE_FLOAT32) {
+    out_sizes_.push_back(static_cast<size_t>(numel(dims)));
+    node_.output(dt, std::move(dims));
     return *this;
   }
-  NodeBuilder& none() {
-    inputs_.push_back(nullptr);
+  FloatNode& attr(const char* name, int64_t v) {
+    node_.attr_int(name, v);
     return *this;
   }
-  NodeBuilder& out(Dims dims, hxrt_dtype dt = HXRT_DTYPE_FLOAT32) {
-    auto t = std::make_unique<Tensor>();
-    t->dims = std::move(dims);
-    t->dtype = dt;
-    outputs_.push_back(std::move(t));
+  FloatNode& attr_f(const char* name, float v) {
+    node_.attr_float(name, v);
     return *this;
   }
-  NodeBuilder& attr(const char* name, int64_t v) {
-    auto& a = new_attr(name, HXRT_ATTRIBUTE_INT);
-    a.attr.i = v;
+  FloatNode& attr(const char* name, std::vector<int64_t> v) {
+    node_.attr_ints(name, std::move(v));
     return *this;
   }
-  NodeBuilder& attr_f(const char* name, float v) {
-    auto& a = new_attr(name, HXRT_ATTRIBUTE_FLOAT);
-    a.attr.f = v;
-    return *this;
-  }
-  NodeBuilder& attr(const char* name, std::vector<int64_t> v) {
-    auto& a = new_attr(name, HXRT_ATTRIBUTE_INTS);
-    a.ints = std::move(v);
-    return *this;
-  }
-  NodeBuilder& attr_s(const char* name, const char* s) {
-    auto& a = new_attr(name, HXRT_ATTRIBUTE_STRING);
-    a.str = s;
+  FloatNode& attr_s(const char* name, const char* s) {
+    node_.attr_string(name, s);
     return *this;
   }
 
   // The oneDNN family's kernel (registered first for every op it handles),
   // so the generic fallbacks never hide a oneDNN failure.
   std::unique_ptr<Kernel> build() {
-    auto factories = factories_for(op_);
-    if (factories.empty()) throw Unsupported(HXRT_UNSUPPORTED_OP, "no factory for " + op_);
-    return factories.front()->factory(NodeReader(desc()));
+    auto factories = factories_for(node_.op_type());
+    if (factories.empty()) throw Unsupported(HXRT_UNSUPPORTED_OP, "no factory for " + node_.op_type());
+    return factories.front()->factory(NodeReader(node_.desc()));
   }
 
   // Builds and runs the kernel on the inputs' data; returns every output.
   std::vector<std::vector<float>> run() {
     auto kernel = build();
-    std::vector<const void*> ins;
-    for (auto& t : inputs_) {
-      if (!t) ins.push_back(nullptr);
-      else if (t->dtype == HXRT_DTYPE_INT64) ins.push_back(t->ints.data());
-      else ins.push_back(t->data.data());
-    }
     std::vector<std::vector<float>> results;
     std::vector<void*> outs;
-    for (auto& t : outputs_) results.emplace_back(static_cast<size_t>(numel(t->dims)), -12345.f);
+    for (size_t n : out_sizes_) results.emplace_back(n, -12345.f);
     for (auto& r : results) outs.push_back(r.data());
-    kernel->run(ins, outs);
+    kernel->run(in_data_, outs);
     return results;
   }
 
  private:
-  struct Tensor {
-    Dims dims;
-    std::vector<float> data;
-    std::vector<int64_t> ints;
-    hxrt_dtype dtype = HXRT_DTYPE_FLOAT32;
-    bool constant = false;
-    hxrt_tensor_desc desc{};
-  };
-  struct Attr {
-    hxrt_attribute attr{};
-    std::vector<int64_t> ints;
-    std::string name, str;
-  };
-  Attr& new_attr(const char* name, hxrt_attribute_type type) {
-    attrs_.push_back(std::make_unique<Attr>());
-    Attr& a = *attrs_.back();
-    a.name = name;
-    a.attr.struct_size = sizeof(a.attr);
-    a.attr.type = type;
-    return a;
-  }
-  static void fill(Tensor& t) {
-    t.desc = hxrt_tensor_desc{};
-    t.desc.struct_size = sizeof(t.desc);
-    t.desc.dtype = t.dtype;
-    t.desc.rank = t.dims.size();
-    t.desc.dims = t.dims.data();
-    if (t.constant) {
-      t.desc.constant_data = t.dtype == HXRT_DTYPE_INT64 ? static_cast<const void*>(t.ints.data()) : t.data.data();
-      t.desc.constant_size_bytes = t.dtype == HXRT_DTYPE_INT64 ? t.ints.size() * 8 : t.data.size() * 4;
-    }
-  }
-  const hxrt_node_desc& desc() {
-    in_ptrs_.clear();
-    out_ptrs_.clear();
-    attr_ptrs_.clear();
-    for (auto& t : inputs_) {
-      if (t) fill(*t);
-      in_ptrs_.push_back(t ? &t->desc : nullptr);
-    }
-    for (auto& t : outputs_) {
-      fill(*t);
-      out_ptrs_.push_back(&t->desc);
-    }
-    for (auto& a : attrs_) {
-      a->attr.name = a->name.c_str();
-      a->attr.ints = a->ints.data();
-      a->attr.count = a->ints.size();
-      a->attr.s = a->str.data();
-      a->attr.s_size = a->str.size();
-      attr_ptrs_.push_back(&a->attr);
-    }
-    node_ = hxrt_node_desc{};
-    node_.struct_size = sizeof(node_);
-    node_.name = "test";
-    node_.domain = "";
-    node_.op_type = op_.c_str();
-    node_.opset_version = opset_;
-    node_.num_attributes = attr_ptrs_.size();
-    node_.attributes = attr_ptrs_.data();
-    node_.num_inputs = in_ptrs_.size();
-    node_.inputs = in_ptrs_.data();
-    node_.num_outputs = out_ptrs_.size();
-    node_.outputs = out_ptrs_.data();
-    return node_;
+  FloatNode& add_input(hxrt_dtype dtype, Dims dims, const void* data, size_t bytes, bool constant) {
+    if (constant)
+      node_.input(dtype, std::move(dims), data, bytes);
+    else
+      node_.input(dtype, std::move(dims));
+    in_data_.push_back(data);
+    return *this;
   }
 
-  std::string op_;
-  int64_t opset_;
-  std::vector<std::unique_ptr<Tensor>> inputs_, outputs_;
-  std::vector<std::unique_ptr<Attr>> attrs_;
-  std::vector<const hxrt_tensor_desc*> in_ptrs_, out_ptrs_;
-  std::vector<const hxrt_attribute*> attr_ptrs_;
-  hxrt_node_desc node_{};
+  test::NodeBuilder node_;
+  std::deque<std::vector<float>> floats_;
+  std::deque<std::vector<int64_t>> ints_;
+  std::vector<const void*> in_data_;
+  std::vector<size_t> out_sizes_;
 };
 
 void expect_close(const std::vector<float>& got, const std::vector<double>& want, double tol = 1e-4) {
@@ -252,7 +175,7 @@ TEST(ConvKernel, GroupedStridedDilatedPadded2D) {
   auto x = rnd(numel(xs), 1), w = rnd(numel(ws), 2), b = rnd(6, 3);
   auto want = conv_ref(x, xs, w, ws, &b, 2, strides, dil, {1, 0}, ys);
   for (bool constant_weights : {true, false}) {
-    NodeBuilder n("Conv", 11);
+    FloatNode n("Conv", 11);
     n.in(xs, x).in(ws, w, constant_weights).in(Dims{6}, b, constant_weights).out(ys);
     n.attr("group", 2).attr("strides", strides).attr("dilations", dil).attr("pads", pads);
     expect_close(n.run()[0], want);
@@ -265,7 +188,7 @@ TEST(ConvKernel, OneAndThreeDimensionalAndSameUpper) {
     auto x = rnd(numel(xs), 4), w = rnd(numel(ws), 5);
     // total pad = (5-1)*2 + 4 - 10 = 2 -> begin 1, end 1
     auto want = conv_ref(x, xs, w, ws, nullptr, 1, {2}, {1}, {1}, ys);
-    NodeBuilder n("Conv", 11);
+    FloatNode n("Conv", 11);
     n.in(xs, x).in_const(ws, w).out(ys).attr("strides", Dims{2}).attr_s("auto_pad", "SAME_UPPER");
     expect_close(n.run()[0], want);
   }
@@ -273,7 +196,7 @@ TEST(ConvKernel, OneAndThreeDimensionalAndSameUpper) {
     Dims xs{1, 2, 5, 4, 6}, ws{3, 2, 3, 3, 3}, ys{1, 3, 5, 4, 6};
     auto x = rnd(numel(xs), 6), w = rnd(numel(ws), 7), b = rnd(3, 8);
     auto want = conv_ref(x, xs, w, ws, &b, 1, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, ys);
-    NodeBuilder n("Conv", 11);
+    FloatNode n("Conv", 11);
     n.in(xs, x).in_const(ws, w).in_const(Dims{3}, b).out(ys).attr("pads", Dims{1, 1, 1, 1, 1, 1});
     expect_close(n.run()[0], want);
   }
@@ -283,11 +206,11 @@ TEST(ConvKernel, DepthwiseAndDtypeRefused) {
   Dims xs{1, 16, 7, 7}, ws{16, 1, 3, 3}, ys{1, 16, 7, 7};
   auto x = rnd(numel(xs), 9), w = rnd(numel(ws), 10);
   auto want = conv_ref(x, xs, w, ws, nullptr, 16, {1, 1}, {1, 1}, {1, 1}, ys);
-  NodeBuilder n("Conv", 11);
+  FloatNode n("Conv", 11);
   n.in(xs, x).in_const(ws, w).out(ys).attr("group", 16).attr("pads", Dims{1, 1, 1, 1});
   expect_close(n.run()[0], want);
 
-  NodeBuilder bad("Conv", 11);
+  FloatNode bad("Conv", 11);
   bad.in_ints(Dims{1, 1, 3, 3}, std::vector<int64_t>(9, 1), false).in_ints(Dims{1, 1, 1, 1}, {1}, true).out({1, 1, 3, 3}, HXRT_DTYPE_INT64);
   try {
     bad.build();
@@ -345,7 +268,7 @@ TEST(ConvTransposeKernel, StridedGroupedPaddedAndOutputPadding) {
     // pads (1,0,0,1), strides 2: out = (in-1)*s + k - pb - pe
     Dims ys{2, 6, (3 - 1) * 2 + 3 - 1, (4 - 1) * 2 + 2 - 1};
     auto want = deconv_ref(x, xs, w, ws, &b, 2, {2, 2}, {1, 0}, ys);
-    NodeBuilder n("ConvTranspose", 11);
+    FloatNode n("ConvTranspose", 11);
     n.in(xs, x).in_const(ws, w).in_const(Dims{6}, b).out(ys);
     n.attr("group", 2).attr("strides", Dims{2, 2}).attr("pads", Dims{1, 0, 0, 1});
     expect_close(n.run()[0], want);
@@ -354,7 +277,7 @@ TEST(ConvTransposeKernel, StridedGroupedPaddedAndOutputPadding) {
     // output_padding (1, 1): the output exceeds the full result by one (negative end padding).
     Dims ys{2, 6, (3 - 1) * 2 + 3 + 1, (4 - 1) * 2 + 2 + 1};
     auto want = deconv_ref(x, xs, w, ws, &b, 2, {2, 2}, {0, 0}, ys);
-    NodeBuilder n("ConvTranspose", 11);
+    FloatNode n("ConvTranspose", 11);
     n.in(xs, x).in(ws, w).in(Dims{6}, b).out(ys);
     n.attr("group", 2).attr("strides", Dims{2, 2}).attr("output_padding", Dims{1, 1});
     expect_close(n.run()[0], want);
@@ -397,7 +320,7 @@ TEST(GemmKernel, TransposesAlphaBetaAndBroadcastC) {
       for (int64_t k = 0; k < K; ++k) at[static_cast<size_t>(k * M + m)] = a[static_cast<size_t>(m * K + k)];
     for (int64_t k = 0; k < K; ++k)
       for (int64_t n = 0; n < N; ++n) bt[static_cast<size_t>(n * K + k)] = b[static_cast<size_t>(k * N + n)];
-    NodeBuilder node("Gemm", 13);
+    FloatNode node("Gemm", 13);
     node.in(cs.ta ? Dims{K, M} : Dims{M, K}, cs.ta ? at : a);
     node.in_const(cs.tb ? Dims{N, K} : Dims{K, N}, cs.tb ? bt : b);
     if (has_c) node.in(c_shape, c);
@@ -452,7 +375,7 @@ TEST(MatMulKernel, BatchedBroadcastAndVectors) {
     auto a = rnd(numel(cs.a), seed++), b = rnd(numel(cs.b), seed++);
     Dims ys;
     auto want = matmul_ref(a, cs.a, b, cs.b, ys);
-    NodeBuilder n("MatMul", 13);
+    FloatNode n("MatMul", 13);
     n.in(cs.a, a).in(cs.b, b).out(ys);
     expect_close(n.run()[0], want);
   }
@@ -530,7 +453,7 @@ TEST(PoolKernel, MaxAndAverageVariants) {
     auto x = rnd(numel(pc.xs), seed++);
     Dims ys;
     auto want = pool_ref(pc, x, ys);
-    NodeBuilder n(pc.is_max ? "MaxPool" : "AveragePool", 19);
+    FloatNode n(pc.is_max ? "MaxPool" : "AveragePool", 19);
     n.in(pc.xs, x).out(ys).attr("kernel_shape", pc.kernel).attr("strides", pc.strides).attr("pads", pc.pads);
     n.attr("dilations", pc.dil).attr("ceil_mode", pc.ceil ? 1 : 0);
     if (!pc.is_max) n.attr("count_include_pad", pc.include_pad ? 1 : 0);
@@ -549,14 +472,14 @@ TEST(PoolKernel, GlobalPoolsAndIndicesRefused) {
       mx[static_cast<size_t>(c)] = std::max<double>(mx[static_cast<size_t>(c)], x[static_cast<size_t>(c * 20 + i)]);
     }
   }
-  NodeBuilder ga("GlobalAveragePool", 1);
+  FloatNode ga("GlobalAveragePool", 1);
   ga.in(xs, x).out({2, 3, 1, 1});
   expect_close(ga.run()[0], avg);
-  NodeBuilder gm("GlobalMaxPool", 1);
+  FloatNode gm("GlobalMaxPool", 1);
   gm.in(xs, x).out({2, 3, 1, 1});
   expect_close(gm.run()[0], mx);
 
-  NodeBuilder idx("MaxPool", 12);
+  FloatNode idx("MaxPool", 12);
   idx.in(xs, x).out({2, 3, 4, 3}).out({2, 3, 4, 3}, HXRT_DTYPE_INT64).attr("kernel_shape", Dims{2, 2});
   EXPECT_THROW(idx.build(), Unsupported);
 }
@@ -581,22 +504,22 @@ TEST(SoftmaxKernel, OpsetSemantics) {
     return y;
   };
   {
-    NodeBuilder n("Softmax", 11);  // coerced to [2, 12]
+    FloatNode n("Softmax", 11);  // coerced to [2, 12]
     n.in(xs, x).out(xs);
     expect_close(n.run()[0], softmax(2, 12, 1, false));
   }
   {
-    NodeBuilder n("Softmax", 13);  // axis -1
+    FloatNode n("Softmax", 13);  // axis -1
     n.in(xs, x).out(xs);
     expect_close(n.run()[0], softmax(6, 4, 1, false));
   }
   {
-    NodeBuilder n("LogSoftmax", 13);
+    FloatNode n("LogSoftmax", 13);
     n.in(xs, x).out(xs).attr("axis", 1);
     expect_close(n.run()[0], softmax(2, 3, 4, true));
   }
   {
-    NodeBuilder n("LogSoftmax", 1);
+    FloatNode n("LogSoftmax", 1);
     n.in(xs, x).out(xs).attr("axis", 2);
     expect_close(n.run()[0], softmax(6, 4, 1, true));
   }
@@ -625,7 +548,7 @@ TEST(LayerNormKernel, AxisScaleBiasAndStatistics) {
     }
     Dims stat = xs;
     for (size_t i = static_cast<size_t>(a); i < stat.size(); ++i) stat[i] = 1;
-    NodeBuilder n("LayerNormalization", 17);
+    FloatNode n("LayerNormalization", 17);
     n.in(xs, x).in_const(tail, scale).in_const(tail, bias).out(xs).out(stat).out(stat);
     n.attr("axis", axis).attr_f("epsilon", 1e-3f);
     auto got = n.run();
@@ -643,10 +566,10 @@ TEST(BatchNormKernel, Inference) {
     size_t c = (i / 20) % 3;
     want[i] = (x[i] - m[c]) / std::sqrt(static_cast<double>(v[c]) + 1e-5) * s[c] + b[c];
   }
-  NodeBuilder n("BatchNormalization", 15);
+  FloatNode n("BatchNormalization", 15);
   n.in(xs, x).in_const({3}, s).in({3}, b).in_const({3}, m).in({3}, v).out(xs);
   expect_close(n.run()[0], want);
-  NodeBuilder t("BatchNormalization", 15);
+  FloatNode t("BatchNormalization", 15);
   t.in(xs, x).in({3}, s).in({3}, b).in({3}, m).in({3}, v).out(xs).attr("training_mode", 1);
   EXPECT_THROW(t.build(), Unsupported);
 }
@@ -677,32 +600,32 @@ TEST(ReduceKernel, AxesKeepdimsAndRuntimeAxes) {
     return acc;
   };
   {
-    NodeBuilder n("ReduceSum", 13);  // constant axes input, keepdims=0
+    FloatNode n("ReduceSum", 13);  // constant axes input, keepdims=0
     n.in(xs, x).in_ints({2}, {0, -1}, true).out({4}).attr("keepdims", 0);
     expect_close(n.run()[0], reduce({true, false, true}, 0));
   }
   {
-    NodeBuilder n("ReduceMean", 18);  // runtime axes, keepdims=1: inferred from shapes
+    FloatNode n("ReduceMean", 18);  // runtime axes, keepdims=1: inferred from shapes
     n.in(xs, x).in_ints({1}, {1}, false).out({3, 1, 5});
     expect_close(n.run()[0], reduce({false, true, false}, 1));
   }
   {
-    NodeBuilder n("ReduceMax", 13);  // attribute axes
+    FloatNode n("ReduceMax", 13);  // attribute axes
     n.in(xs, x).out({3, 4, 1}).attr("axes", Dims{2});
     expect_close(n.run()[0], reduce({false, false, true}, 2));
   }
   {
-    NodeBuilder n("ReduceMin", 13);  // all axes by default
+    FloatNode n("ReduceMin", 13);  // all axes by default
     n.in(xs, x).out({1, 1, 1});
     expect_close(n.run()[0], reduce({true, true, true}, 3));
   }
   {
-    NodeBuilder n("ReduceSum", 13);  // empty axes + noop
+    FloatNode n("ReduceSum", 13);  // empty axes + noop
     n.in(xs, x).in_ints({0}, {}, true).out(xs).attr("noop_with_empty_axes", 1);
     expect_close(n.run()[0], std::vector<double>(x.begin(), x.end()));
   }
   {
-    NodeBuilder n("ReduceSum", 13);  // runtime axes without keepdims: refused
+    FloatNode n("ReduceSum", 13);  // runtime axes without keepdims: refused
     n.in(xs, x).in_ints({1}, {1}, false).out({3, 5}).attr("keepdims", 0);
     EXPECT_THROW(n.build(), Unsupported);
   }
@@ -718,17 +641,17 @@ TEST(ElementwiseKernels, BinaryBroadcastSumConcatUnary) {
     mul[i] = static_cast<double>(a[i]) * b[c];
   }
   {
-    NodeBuilder n("Sub", 14);
+    FloatNode n("Sub", 14);
     n.in(as, a).in_const(bs, b).out(as);
     expect_close(n.run()[0], sub);
   }
   {
-    NodeBuilder n("Mul", 14);  // broadcast first operand: swapped (commutative)
+    FloatNode n("Mul", 14);  // broadcast first operand: swapped (commutative)
     n.in(bs, b).in(as, a).out(as);
     expect_close(n.run()[0], mul);
   }
   {
-    NodeBuilder n("Div", 14);  // broadcast first operand of a non-commutative op: refused by oneDNN
+    FloatNode n("Div", 14);  // broadcast first operand of a non-commutative op: refused by oneDNN
     n.in(bs, b).in(as, a).out(as);
     EXPECT_THROW(n.build(), Unsupported);  // the generic kernel family takes it instead
   }
@@ -736,7 +659,7 @@ TEST(ElementwiseKernels, BinaryBroadcastSumConcatUnary) {
     auto c = rnd(numel(as), 102), d = rnd(numel(as), 103);
     std::vector<double> want(a.size());
     for (size_t i = 0; i < a.size(); ++i) want[i] = static_cast<double>(a[i]) + c[i] + d[i];
-    NodeBuilder n("Sum", 13);
+    FloatNode n("Sum", 13);
     n.in(as, a).in(as, c).in(as, d).out(as);
     expect_close(n.run()[0], want);
   }
@@ -748,7 +671,7 @@ TEST(ElementwiseKernels, BinaryBroadcastSumConcatUnary) {
       for (int64_t j = 0; j < 12; ++j) want.push_back(a[static_cast<size_t>(i * 12 + j)]);
       for (int64_t j = 0; j < 8; ++j) want.push_back(c[static_cast<size_t>(i * 8 + j)]);
     }
-    NodeBuilder n("Concat", 13);
+    FloatNode n("Concat", 13);
     n.in(as, a).in(cs, c).out({2, 5, 4}).attr("axis", -2);
     expect_close(n.run()[0], want);
   }
@@ -762,13 +685,13 @@ TEST(ElementwiseKernels, BinaryBroadcastSumConcatUnary) {
     }
     std::vector<float> a3(a.size());
     for (size_t i = 0; i < a.size(); ++i) a3[i] = a[i] * 3.0f;
-    NodeBuilder l("LeakyRelu", 16);
+    FloatNode l("LeakyRelu", 16);
     l.in(as, a3).out(as).attr_f("alpha", 0.1f);
     expect_close(l.run()[0], lrelu);
-    NodeBuilder h("HardSigmoid", 6);
+    FloatNode h("HardSigmoid", 6);
     h.in(as, a3).out(as).attr_f("alpha", 0.3f).attr_f("beta", 0.4f);
     expect_close(h.run()[0], hsig);
-    NodeBuilder g("Gelu", 20);
+    FloatNode g("Gelu", 20);
     g.in(as, a3).out(as);
     expect_close(g.run()[0], gelu);
   }
@@ -787,7 +710,7 @@ TEST(LrnKernel, AcrossChannels) {
         sq += std::pow(x[static_cast<size_t>(cc * 9 + p)], 2);
       want[static_cast<size_t>(c * 9 + p)] = x[static_cast<size_t>(c * 9 + p)] / std::pow(bias + alpha / size * sq, beta);
     }
-  NodeBuilder n("LRN", 13);
+  FloatNode n("LRN", 13);
   n.in(xs, x).out(xs).attr("size", size).attr_f("alpha", alpha).attr_f("beta", beta).attr_f("bias", bias);
   expect_close(n.run()[0], want);
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hxrt/plugin_abi.h"
+#include "node_builder.hpp"
 
 namespace {
 
@@ -103,24 +104,21 @@ class CpuPlugin : public ::testing::Test {
     expect_ok(api_->stream_create(&a));
     return a.stream;
   }
-  void upload(hxrt_stream* s, hxrt_buffer* b, const void* src, size_t bytes) {
-    hxrt_copy_to_device_args a{};
+  // Enqueues a host<->device copy through `entry` (copy_to_device or copy_to_host).
+  template <typename Args, typename Src, typename Dst>
+  void copy(hxrt_plugin_status* (*entry)(Args*), hxrt_stream* s, Src src, Dst dst, size_t bytes) {
+    Args a{};
     a.struct_size = sizeof(a);
     a.stream = s;
     a.src = src;
-    a.dst = b;
-    a.size_bytes = bytes;
-    expect_ok(api_->copy_to_device(&a));
-  }
-  void download(hxrt_stream* s, hxrt_buffer* b, void* dst, size_t bytes) {
-    hxrt_copy_to_host_args a{};
-    a.struct_size = sizeof(a);
-    a.stream = s;
-    a.src = b;
     a.dst = dst;
     a.size_bytes = bytes;
-    expect_ok(api_->copy_to_host(&a));
+    expect_ok(entry(&a));
   }
+  void upload(hxrt_stream* s, hxrt_buffer* b, const void* src, size_t bytes) {
+    copy(api_->copy_to_device, s, src, b, bytes);
+  }
+  void download(hxrt_stream* s, hxrt_buffer* b, void* dst, size_t bytes) { copy(api_->copy_to_host, s, b, dst, bytes); }
 
   static void* handle_;
   static hxrt_plugin_negotiate_fn negotiate_;
@@ -318,14 +316,8 @@ struct Tensor {
   std::vector<float> constant;
   Tensor(std::vector<int64_t> d, std::vector<float> c = {}) : dims(std::move(d)), constant(std::move(c)) {}
   void finalize() {
-    desc.struct_size = sizeof(desc);
-    desc.dtype = HXRT_DTYPE_FLOAT32;
-    desc.rank = dims.size();
-    desc.dims = dims.data();
-    if (!constant.empty()) {
-      desc.constant_data = constant.data();
-      desc.constant_size_bytes = constant.size() * 4;
-    }
+    desc = hxrt::cpu::test::tensor_desc(HXRT_DTYPE_FLOAT32, dims, constant.empty() ? nullptr : constant.data(),
+                                        constant.size() * sizeof(float));
   }
 };
 
@@ -398,17 +390,7 @@ struct Graph {
       for (int64_t v : n.in) n.in_ptrs.push_back(v < 0 ? nullptr : &values[static_cast<size_t>(v)].desc);
       n.out_ptrs.clear();
       for (int64_t v : n.out) n.out_ptrs.push_back(&values[static_cast<size_t>(v)].desc);
-      n.desc.struct_size = sizeof(n.desc);
-      n.desc.name = "";
-      n.desc.domain = "";
-      n.desc.op_type = n.op.c_str();
-      n.desc.opset_version = 17;
-      n.desc.num_attributes = n.attr_ptrs.size();
-      n.desc.attributes = n.attr_ptrs.data();
-      n.desc.num_inputs = n.in.size();
-      n.desc.inputs = n.in_ptrs.data();
-      n.desc.num_outputs = n.out.size();
-      n.desc.outputs = n.out_ptrs.data();
+      n.desc = hxrt::cpu::test::node_desc("", n.op.c_str(), 17, n.attr_ptrs, n.in_ptrs, n.out_ptrs);
       n.gnode.struct_size = sizeof(n.gnode);
       n.gnode.node = &n.desc;
       n.gnode.input_values = n.in.data();
