@@ -14,7 +14,7 @@ using plugin::NodeReader;
 using plugin::Shape;
 
 constexpr int64_t kMaxElements = std::numeric_limits<int32_t>::max();  // kernels index with int
-constexpr int64_t kMaxOpset = 21;  // the newest opset whose semantics these plans follow
+constexpr int64_t kMaxOpset = 25;  // the newest opset checked: 22-25 only added dtypes to these ops
 constexpr size_t kGroup = 64;      // 1-D work-group size
 constexpr size_t kTile = 16;       // matmul.cl's TS
 
