@@ -38,17 +38,17 @@ const std::vector<Variant>& variants() {
   return list;
 }
 
-struct Run {
+struct SuiteRun {
   int exit_code = -1;
   nlohmann::json report;
 };
 
-Run run_suite(const std::string& variant) {
+SuiteRun run_suite(const std::string& variant) {
   std::string plugin = std::string(HXRT_FAULTY_DIR) + "/libhxrt_faulty_" + variant + ".so";
   std::string json = testing::TempDir() + "conformance-faulty-" + variant + ".json";
   std::string cmd = std::string(HXRT_CONFORMANCE_CLI) + " --plugin " + plugin + " --profile core --json " + json +
                     " > " + testing::TempDir() + "conformance-faulty-" + variant + ".txt 2>&1";
-  Run run;
+  SuiteRun run;
   int status = std::system(cmd.c_str());
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   std::ifstream f(json);
@@ -57,7 +57,7 @@ Run run_suite(const std::string& variant) {
 }
 
 TEST(FaultyPlugin, CleanVariantPasses) {
-  Run run = run_suite("clean");
+  SuiteRun run = run_suite("clean");
   ASSERT_TRUE(run.report.is_object()) << "no JSON report";
   std::string failures;
   for (const auto& r : run.report["results"])
@@ -72,7 +72,7 @@ TEST(FaultyPlugin, EveryDefectIsDetected) {
   std::string table;
   for (const Variant& v : variants()) {
     SCOPED_TRACE(v.name);
-    Run run = run_suite(v.name);
+    SuiteRun run = run_suite(v.name);
     ASSERT_TRUE(run.report.is_object()) << "no JSON report for " << v.name;
     std::vector<std::string> failed;
     for (const auto& r : run.report["results"])
