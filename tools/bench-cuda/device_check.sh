@@ -11,6 +11,7 @@ set -uo pipefail
 bundle=${BUNDLE:-.devbundle}
 out=${OUT:-/tmp/hxrt-cuda-check}
 mkdir -p "$out"
+[ -f "$bundle/big-libs.tar.xz" ] && tar xJf "$bundle/big-libs.tar.xz" -C "$bundle/lib"
 source "$bundle/env.sh"
 # cuDNN / cuBLAS: the toolkit's if the loader finds them, else PyTorch's wheels.
 if ldd "$bundle/plugins/libhxrt_cuda.so" | grep -q 'not found'; then
@@ -32,14 +33,26 @@ tail -3 "$out/gtest.log"
 echo "== light models"
 for m in "$bundle"/data/light/*.onnx; do
   b=${m%.onnx}
-  if timeout 300 hxrt-run "$m" --test-data "${b}_output_0.pb" --devices cuda,cpu >"$out/$(basename "$b").log" 2>&1; then
-    echo "PASS $(basename "$b") $(grep -o 'max abs err [^,]*' "$out/$(basename "$b").log")"
+  if timeout 300 hxrt-run "$m" --test-data "${b}_output_0.pb" --devices cuda,cpu --placement >"$out/$(basename "$b").log" 2>&1; then
+    echo "PASS $(basename "$b") $(grep -o 'max abs err [^,]*' "$out/$(basename "$b").log"), nodes on cuda $(grep -c -- '-> cuda' "$out/$(basename "$b").log"), on cpu $(grep -c -- '-> cpu' "$out/$(basename "$b").log")"
   else
     echo "FAIL $(basename "$b")"; tail -5 "$out/$(basename "$b").log"; status=1
   fi
 done
 echo "== node tests"
 tools/bench-cuda/run_node_tests.sh "$bundle/data/node" "$out/node" 16 || status=1
+if command -v hxrt-conformance >/dev/null; then
+  echo "== conformance (full profile)"
+  timeout "${CONFORMANCE_TIMEOUT:-300}" hxrt-conformance --plugin "$bundle/plugins/libhxrt_cuda.so" --profile full \
+    --onnx-tests "$bundle/data/node" --junit "$out/conformance.xml" --json "$out/conformance.json" >"$out/conformance.log" 2>&1 || status=1
+  tail -25 "$out/conformance.log"
+fi
+if [ "${QUICK_BENCH:-0}" = 1 ]; then
+  echo "== quick bench (light_resnet50)"
+  for mode in graph nodes; do
+    hxrt-bench-cuda "$bundle/data/light/light_resnet50.onnx" --mode $mode --iterations 50 --warmup 5 2>&1 | tail -3
+  done
+fi
 if [ "${BENCH:-0}" = 1 ]; then
   echo "== benchmarks"
   python3 tools/bench-cuda/bench_torch.py --out "$out/bench" ${BENCH_ARGS:-} 2>&1 | tee "$out/bench.log" | grep -v Warning

@@ -19,4 +19,9 @@ mv "$bundle"/lib/libhxrt_*.so "$bundle/plugins/"
 find "$bundle" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-debug {} + 2>/dev/null || true
 cp -r "$data/onnx-light/onnx/backend/test/data/light" "$bundle/data/light"
 cp -r "$data/onnx-node/onnx/backend/test/data/node" "$bundle/data/node"
+# Large libraries (oneDNN for the CPU plugin) travel compressed; device_check.sh unpacks them.
+big=$(cd "$bundle/lib" && find . -maxdepth 1 -type f -size +16M -printf '%P\n')
+if [ -n "$big" ]; then
+  (cd "$bundle/lib" && tar cJf ../big-libs.tar.xz $big && rm -f $big)
+fi
 du -sh "$bundle"
