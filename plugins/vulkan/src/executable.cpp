@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 
 #include "vk_stream.hpp"
 
@@ -124,11 +125,7 @@ Executable::Executable(Device& device, const hxrt_graph_desc& g) : device_(devic
   if (total > 0) {
     MemoryPool& staging_pool = device_.pool(HXRT_MEMORY_HOST_PINNED);
     Allocation staging = staging_pool.allocate(total);
-    struct Free {
-      MemoryPool& p;
-      Allocation a;
-      ~Free() { p.free(a); }
-    } free_staging{staging_pool, staging};
+    ScopedAllocation free_staging{staging_pool, staging};
     auto* bytes = static_cast<uint8_t*>(staging.mapped());
     for (size_t v = 0; v < g.num_values; ++v)
       if (upload[v] && values_[v].bytes > 0) std::memcpy(bytes + values_[v].offset, g.values[v]->constant_data, values_[v].bytes);
@@ -202,11 +199,7 @@ void Device::measure_rates() {
     MemoryPool& pool = *device_pool_;
     const uint64_t copy_bytes = caps_.gpu ? (uint64_t{64} << 20) : (uint64_t{8} << 20);
     Allocation a = pool.allocate(copy_bytes), b = pool.allocate(copy_bytes);
-    struct Free {
-      MemoryPool& p;
-      Allocation x;
-      ~Free() { p.free(x); }
-    } fa{pool, a}, fb{pool, b};
+    ScopedAllocation fa{pool, a}, fb{pool, b};
     double best = 1e30;
     for (int i = 0; i < 3; ++i) {
       best = std::min(best, time_ns([&](VkCommandBuffer cb) {
@@ -215,7 +208,50 @@ void Device::measure_rates() {
       }));
     }
     if (best > 0) caps_.bytes_per_s = 2.0 * static_cast<double>(copy_bytes) / (best * 1e-9);
-    transfer_bytes_per_s_ = caps_.bytes_per_s / 2;
+
+    // The host paths as the copies take them, host clock included: pinned
+    // (one GPU copy) and pageable (a staging memcpy as well), and the
+    // latency of an empty submit-and-wait.
+    auto host_ns = [](const std::function<void()>& f) {
+      double t = 1e30;
+      for (int i = 0; i < 2; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        f();
+        t = std::min(t, std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
+      }
+      return t;
+    };
+    const uint64_t host_bytes = copy_bytes / 2;
+    Allocation staging = host_pool_->allocate(host_bytes);
+    ScopedAllocation fs{*host_pool_, staging};
+    std::vector<char> pageable(host_bytes, 1);
+    auto gpu_copy = [&](bool to_device) {
+      run_now([&](VkCommandBuffer cb) {
+        VkBufferCopy region{to_device ? staging.offset : a.offset, to_device ? a.offset : staging.offset, host_bytes};
+        f_.vkCmdCopyBuffer(cb, to_device ? staging.buffer() : a.buffer(), to_device ? a.buffer() : staging.buffer(), 1,
+                           &region);
+      });
+    };
+    double latency = host_ns([&] { run_now([](VkCommandBuffer) {}); });
+    double pinned = host_ns([&] { gpu_copy(true); });
+    // Pageable copies allocate their staging range per copy: so does this.
+    double h2d = host_ns([&] {
+      Allocation extra = host_pool_->allocate(host_bytes);
+      std::memcpy(extra.mapped(), pageable.data(), host_bytes);
+      gpu_copy(true);
+      host_pool_->free(extra);
+    });
+    double d2h = host_ns([&] {
+      Allocation extra = host_pool_->allocate(host_bytes);
+      gpu_copy(false);
+      std::memcpy(pageable.data(), extra.mapped(), host_bytes);
+      host_pool_->free(extra);
+    });
+    auto rate = [&](double ns) { return static_cast<double>(host_bytes) / (std::max(ns - latency, 1.0) * 1e-9); };
+    link_.latency_ns = latency;
+    link_.pinned_bytes_per_s = rate(pinned);
+    link_.h2d_pageable_bytes_per_s = rate(h2d);
+    link_.d2h_pageable_bytes_per_s = rate(d2h);
 
     // A square MatMul through the planner, on the two buffers.
     const int64_t n = caps_.gpu ? 1024 : 256;
@@ -236,11 +272,7 @@ void Device::measure_rates() {
     NodePlan plan = plan_node(plugin::NodeReader(node), caps_);
     const Step& step = plan.steps.at(0);
     Allocation params = host_pool_->allocate(step.params.size() * 4);
-    struct FreeHost {
-      MemoryPool& p;
-      Allocation x;
-      ~FreeHost() { p.free(x); }
-    } fp{*host_pool_, params};
+    ScopedAllocation fp{*host_pool_, params};
     std::memcpy(params.mapped(), step.params.data(), step.params.size() * 4);
     VkPipeline pipe = pipeline(step.shader, step.spec).pipeline;
     Location loc[6];

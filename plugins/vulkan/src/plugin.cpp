@@ -406,15 +406,13 @@ hxrt_plugin_status* device_get_transfer_costs(hxrt_device_get_transfer_costs_arg
     if (args->costs->struct_size < sizeof(size_t))
       throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, "costs->struct_size is too small");
     const vk::Device& v = *d->vk;
-    double link = v.transfer_bytes_per_s();
-    double latency = v.caps().launch_ns * 2;  // a submit and a wait
+    const vk::Device::Link& l = v.link();
     hxrt_transfer_costs c{};
     c.struct_size = sizeof(c);
-    // Pageable copies go through a staging memcpy as well.
-    c.host_to_device_pageable = {latency, link / 2};
-    c.host_to_device_pinned = {latency, link};
-    c.device_to_host_pageable = {latency, link / 2};
-    c.device_to_host_pinned = {latency, link};
+    c.host_to_device_pageable = {l.latency_ns, l.h2d_pageable_bytes_per_s};
+    c.host_to_device_pinned = {l.latency_ns, l.pinned_bytes_per_s};
+    c.device_to_host_pageable = {l.latency_ns, l.d2h_pageable_bytes_per_s};
+    c.device_to_host_pinned = {l.latency_ns, l.pinned_bytes_per_s};
     c.device_to_device = {v.caps().launch_ns, v.caps().bytes_per_s / 2};
     write_out_struct(args->costs, c);
   });

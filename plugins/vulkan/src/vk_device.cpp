@@ -324,7 +324,7 @@ Device::Device(const GlobalFunctions& /*g*/, const InstanceFunctions& fi, VkInst
   uint64_t block = std::min<uint64_t>(uint64_t{64} << 20, max_alloc);
   device_pool_ = std::make_unique<MemoryPool>(f_, device_, device_type, false, block, alignment,
                                               heap_size(device_type), max_alloc, name_ + " device memory");
-  host_pool_ = std::make_unique<MemoryPool>(f_, device_, host_type, true, std::min<uint64_t>(block, 16 << 20),
+  host_pool_ = std::make_unique<MemoryPool>(f_, device_, host_type, true, block,
                                             alignment, heap_size(host_type), max_alloc, name_ + " pinned memory");
 
   VkPushConstantRange range{VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PushConstants)};

@@ -66,6 +66,13 @@ class MemoryPool {
   std::vector<std::unique_ptr<Block>> blocks_;
 };
 
+// Frees an allocation at the end of a scope (compile-time uploads, measurements).
+struct ScopedAllocation {
+  MemoryPool& pool;
+  Allocation allocation;
+  ~ScopedAllocation() { pool.free(allocation); }
+};
+
 struct Pipeline {
   VkPipeline pipeline = VK_NULL_HANDLE;
   uint32_t local_size = 0;
@@ -119,7 +126,14 @@ class Device {
   hxrt_device_kind kind() const { return kind_; }
   uint64_t memory_bytes() const { return device_pool_->capacity(); }
   uint32_t compute_units() const { return compute_units_; }
-  double transfer_bytes_per_s() const { return transfer_bytes_per_s_; }
+  // Host <-> device copy rates as measured (defaults until then).
+  struct Link {
+    double latency_ns = 20000;
+    double pinned_bytes_per_s = 5e9;
+    double h2d_pageable_bytes_per_s = 2e9;
+    double d2h_pageable_bytes_per_s = 2e9;
+  };
+  const Link& link() const { return link_; }
 
   MemoryPool& pool(hxrt_memory_kind kind) { return kind == HXRT_MEMORY_HOST_PINNED ? *host_pool_ : *device_pool_; }
 
@@ -156,7 +170,7 @@ class Device {
   std::string name_, vendor_, driver_version_;
   hxrt_device_kind kind_ = HXRT_DEVICE_KIND_OTHER;
   uint32_t compute_units_ = 0;
-  double transfer_bytes_per_s_ = 1e10;
+  Link link_;
   std::unique_ptr<MemoryPool> device_pool_, host_pool_;
 
   VkPipelineLayout layout_ = VK_NULL_HANDLE;

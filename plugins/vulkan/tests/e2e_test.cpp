@@ -34,7 +34,8 @@ void run_split(const std::string& name, int* on_vulkan, int* on_cpu) {
   if (!fs::exists(model)) GTEST_SKIP() << model << " not found (set HXRT_SHARED_DATA)";
   // Vulkan first: with equal estimates the host keeps discovery order.
   std::string path = plugin_dir() + "/libhxrt_vulkan.so:" + plugin_dir() + "/libhxrt_cpu.so";
-  std::string options = "vulkan:cache_dir=" HXRT_VK_TEST_CACHE "/pipelines";
+  // measure=0: fixed rates, so the placement (a cost decision) does not depend on the load of the machine.
+  std::string options = "vulkan:cache_dir=" HXRT_VK_TEST_CACHE "/pipelines;vulkan:measure=0";
   hxrt_environment_options eo{};
   eo.struct_size = sizeof(eo);
   eo.plugin_path = path.c_str();
