@@ -108,7 +108,9 @@ std::unique_ptr<hxrt_device> open_device(hxrt_plugin_context* ctx, int ordinal) 
   double tensor_per_sm = prop.major >= 9 ? 4096.0 : (prop.major == 8 ? 2048.0 : 1024.0);
   d->rates.flops_tensor = d->sms * tensor_per_sm * clock;
   d->rates.flops_tf32 = d->rates.flops_tensor / 2.0;
-  d->rates.launch_ns = 4000.0;  // enqueueing one op through the ABI
+  // One op run on its own through the ABI (enqueue, launch, completion) costs
+  // ~10-15 us of wall time on an H100 host, whatever its size.
+  d->rates.launch_ns = 10000.0;
 
   cudaMemPoolProps props{};
   props.allocType = cudaMemAllocationTypePinned;
