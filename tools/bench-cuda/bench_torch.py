@@ -155,6 +155,12 @@ def bench_model(name, model, inputs, args, results, tf32, hxrt_options, compile_
             row["hxrt_nodes"] = res["nodes"]
             row["hxrt_compile_ms"] = res["compile_ms"]
             row["rel_error_vs_torch"] = rel_error(raw, ref)
+        if args.channels_last_variant and inputs[0].dtype == torch.float32 and inputs[0].dim() == 4:
+            opts = ";".join(o for o in (hxrt_options, "channels_last=1") if o)
+            res, raw = run_hxrt(args.tool, path, inputs, args.out, tag + "_cl", opts, args.iterations, args.warmup)
+            if res:
+                row["hxrt_channels_last_ms"] = res["median_ms"]
+                row["rel_error_channels_last"] = rel_error(raw, ref)
         if args.nodes_mode:
             res, raw = run_hxrt(args.tool, path, inputs, args.out, tag, hxrt_options, args.iterations, args.warmup,
                                 mode="nodes")
@@ -178,6 +184,8 @@ def main():
     p.add_argument("--no-compile", action="store_true")
     p.add_argument("--nodes-mode", action="store_true", help="also time one executable per node")
     p.add_argument("--tf32-variants", action="store_true", help="also run float32 with TF32 on both sides")
+    p.add_argument("--channels-last-variant", action="store_true",
+                   help="also time float32 convolution models with hxrt's channels_last=1")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(0)

@@ -198,6 +198,14 @@ hxrt_plugin_status* context_create(hxrt_context_create_args* args) {
         ctx->config.allow_tf32 = parse_bool(key, value);
       } else if (k == "cuda_graphs") {
         ctx->cuda_graphs = parse_bool(key, value);
+      } else if (k == "channels_last") {
+        std::string_view v(value);
+        if (v == "0" || v == "off") ctx->channels_last = 0;
+        else if (v == "auto") ctx->channels_last = 1;
+        else if (v == "1" || v == "on") ctx->channels_last = 2;
+        else
+          throw PluginError(HXRT_STATUS_INVALID_ARGUMENT,
+                            std::string("option channels_last must be 0, auto or 1, got '") + value + "'");
       } else if (k == "graph_min_ops") {
         char* end = nullptr;
         long n = std::strtol(value, &end, 10);

@@ -263,6 +263,86 @@ void fuse(const hxrt_graph_desc& g, std::vector<Step>& steps, std::vector<ValueI
   steps.erase(std::remove_if(steps.begin(), steps.end(), [](const Step& s) { return !s.alive; }), steps.end());
 }
 
+// Channels-last layout pass. Convolutions on 16-bit floats (all floats with
+// mode 2) run NHWC; NHWC values flow through ops that can take them (pooling,
+// batch norm, element-wise ops on equal shapes) and are converted back, once,
+// where an NCHW-only op or a graph output needs them. Graph inputs arrive NCHW
+// and are converted before the first convolution.
+void channels_last(const hxrt_graph_desc& g, std::vector<Step>& steps, std::vector<ValueInfo>& values, int mode) {
+  if (mode == 0) return;
+  int wanted = 0;
+  for (const Step& s : steps) wanted += s.op->prefers_channels_last(mode == 2) ? 1 : 0;
+  if (wanted < 2) return;  // one convolution does not pay for the conversions
+  std::vector<Shape> shapes;
+  std::vector<int> elems;
+  for (size_t v = 0; v < values.size(); ++v) {
+    shapes.push_back(plugin::shape_of(*g.values[v]));
+    elems.push_back(static_cast<int>(plugin::dtype_size(g.values[v]->dtype)));
+  }
+  std::vector<bool> nhwc(values.size(), false);
+  std::map<int64_t, int64_t> as_nhwc, as_nchw;  // conversions already made
+  std::vector<Step> out;
+  auto is4d = [&](int64_t v) { return v >= 0 && shapes[static_cast<size_t>(v)].size() == 4; };
+  auto new_value = [&](int64_t like, bool is_nhwc) {
+    ValueInfo vi;
+    vi.source = Source::kProduced;
+    vi.bytes = values[static_cast<size_t>(like)].bytes;
+    values.push_back(vi);
+    shapes.push_back(shapes[static_cast<size_t>(like)]);
+    elems.push_back(elems[static_cast<size_t>(like)]);
+    nhwc.push_back(is_nhwc);
+    return static_cast<int64_t>(values.size() - 1);
+  };
+  auto conversion = [&](int64_t from, int64_t to, bool to_nhwc) {
+    Step st;
+    st.op = make_layout_copy(shapes[static_cast<size_t>(from)], elems[static_cast<size_t>(from)], to_nhwc);
+    st.in = {from};
+    st.out = {to};
+    st.name = to_nhwc ? "to channels-last" : "to channels-first";
+    out.push_back(std::move(st));
+  };
+  auto convert = [&](int64_t v, bool to_nhwc) {
+    auto& cache = to_nhwc ? as_nhwc : as_nchw;
+    if (auto it = cache.find(v); it != cache.end()) return it->second;
+    int64_t c = new_value(v, to_nhwc);
+    conversion(v, c, to_nhwc);
+    cache[v] = c;
+    return c;
+  };
+  for (Step& s : steps) {
+    Op::Layout kind = s.op->layout();
+    bool go = false;
+    bool four_d = !s.in.empty() && is4d(s.in[0]) && !s.out.empty() && is4d(s.out[0]);
+    if (kind == Op::Layout::kChannelsLast && four_d) {
+      go = s.op->prefers_channels_last(mode == 2) || nhwc[static_cast<size_t>(s.in[0])];
+      go = go && s.op->set_channels_last();
+    } else if (kind == Op::Layout::kAgnostic) {
+      for (int64_t v : s.in) go = go || (v >= 0 && nhwc[static_cast<size_t>(v)]);
+    }
+    for (size_t i = 0; i < s.in.size(); ++i) {
+      int64_t v = s.in[i];
+      if (!is4d(v)) continue;
+      bool want = go && s.op->layout_input(i);
+      if (nhwc[static_cast<size_t>(v)] != want) s.in[i] = convert(v, want);
+    }
+    std::vector<std::pair<int64_t, int64_t>> back;  // (NHWC temporary, graph output)
+    if (go)
+      for (int64_t& v : s.out) {
+        if (!is4d(v) || (kind == Op::Layout::kChannelsLast && s.op->output_layout_free())) continue;
+        if (values[static_cast<size_t>(v)].output_slot >= 0) {
+          int64_t tmp = new_value(v, true);
+          back.emplace_back(tmp, v);
+          v = tmp;
+        } else {
+          nhwc[static_cast<size_t>(v)] = true;
+        }
+      }
+    out.push_back(std::move(s));
+    for (auto [tmp, v] : back) conversion(tmp, v, false);
+  }
+  steps = std::move(out);
+}
+
 // First-fit placement of intermediates by lifetime; returns the arena size.
 size_t plan_arena(std::vector<Step>& steps, std::vector<ValueInfo>& values) {
   auto root = [&](int64_t v) {
@@ -400,6 +480,7 @@ std::unique_ptr<hxrt_executable> compile_graph(hxrt_device* device, const hxrt_g
   }
   fuse_gelu(g, exe->steps, values);
   fuse(g, exe->steps, values);
+  channels_last(g, exe->steps, values, device->context->channels_last);
 
   // Views alias their input unless their output must land in an output buffer.
   for (Step& s : exe->steps) {

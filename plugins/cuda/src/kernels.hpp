@@ -111,6 +111,7 @@ struct Pool2d {
   int ph_end = 0, pw_end = 0;  // for count_include_pad: the padded extent ends here
   bool max = true;
   bool count_include_pad = false;
+  bool nhwc = false;  // channels-last tensors
 };
 cudaError_t pool2d(FType t, const void* x, void* y, const Pool2d& p, cudaStream_t stream);
 

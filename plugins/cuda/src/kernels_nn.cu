@@ -212,10 +212,20 @@ template <typename T>
 __global__ void pool2d_kernel(const T* __restrict__ x, T* __restrict__ y, Pool2d p) {
   int64_t total = p.n * p.c * p.oh * p.ow;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-    int64_t ox = i % p.ow;
-    int64_t oy = (i / p.ow) % p.oh;
-    int64_t nc = i / (p.ow * p.oh);
-    const T* plane = x + nc * p.h * p.w;
+    int64_t ox, oy, cstride = 1;
+    const T* plane;
+    if (p.nhwc) {  // i = ((n * oh + oy) * ow + ox) * c + ch
+      int64_t ch = i % p.c;
+      ox = (i / p.c) % p.ow;
+      oy = (i / (p.c * p.ow)) % p.oh;
+      int64_t n = i / (p.c * p.ow * p.oh);
+      plane = x + n * p.h * p.w * p.c + ch;
+      cstride = p.c;
+    } else {
+      ox = i % p.ow;
+      oy = (i / p.ow) % p.oh;
+      plane = x + (i / (p.ow * p.oh)) * p.h * p.w;
+    }
     int64_t y0 = oy * p.sh - p.ph, x0 = ox * p.sw - p.pw;
     float acc = p.max ? -INFINITY : 0.f;
     int count = 0;
@@ -225,7 +235,7 @@ __global__ void pool2d_kernel(const T* __restrict__ x, T* __restrict__ y, Pool2d
       for (int kx = 0; kx < p.kw; ++kx) {
         int64_t xx = x0 + int64_t(kx) * p.dw;
         if (xx < 0 || xx >= p.w) continue;
-        float v = to_float(plane[yy * p.w + xx]);
+        float v = to_float(plane[(yy * p.w + xx) * cstride]);
         acc = p.max ? fmaxf(acc, v) : acc + v;
         ++count;
       }

@@ -91,6 +91,20 @@ class Op {
   virtual bool absorb_residual() { return false; }
   // A following Relu:
   virtual bool absorb_relu() { return false; }
+
+  // Channels-last (NHWC) execution of 4-D tensors, chosen per executable by
+  // its layout pass. kAgnostic ops work on either layout unchanged
+  // (element-wise on equal shapes); kChannelsLast ops can switch to NHWC.
+  enum class Layout { kNchwOnly, kAgnostic, kChannelsLast };
+  virtual Layout layout() const { return Layout::kNchwOnly; }
+  // Whether the op wants NHWC even when its input is NCHW (convolutions on tensor cores).
+  virtual bool prefers_channels_last(bool /*allow_f32*/) const { return false; }
+  // Switches a kChannelsLast op to NHWC (before prepare); false when it cannot.
+  virtual bool set_channels_last() { return false; }
+  // Which inputs follow the op's layout (the others, e.g. weights, stay NCHW).
+  virtual bool layout_input(size_t i) const { return i == 0 || layout() == Layout::kAgnostic; }
+  // Output 0 is laid out identically in NCHW and NHWC (e.g. [N, C, 1, 1]).
+  virtual bool output_layout_free() const { return false; }
 };
 
 using OpFactory = std::function<std::unique_ptr<Op>(const NodeReader&, const OpConfig&)>;
@@ -103,6 +117,9 @@ std::unique_ptr<Op> create_op(const NodeReader& node, const OpConfig& config);
 
 // A unary element-wise op over `n` elements of float type `t` (used by fusion).
 std::unique_ptr<Op> make_unary_op(k::UnaryParams params, hxrt_dtype t, int64_t n);
+
+// A copy converting a 4-D tensor of `nchw` shape between NCHW and NHWC.
+std::unique_ptr<Op> make_layout_copy(const Shape& nchw, int elem_size, bool to_nhwc);
 
 // Peak rates of a device, for the roofline cost model.
 struct DeviceRates {

@@ -77,6 +77,7 @@ class ConvOp final : public Op {
       dil_.insert(dil_.begin(), 1);
     }
     channels_ = y[1];
+    num_inputs_ = node.num_inputs();
     TensorInfo wi = node.input_info(1);
     if (wi.constant) weights_host_ = to_floats(wi);
     if (node.has_input(2)) {
@@ -125,6 +126,19 @@ class ConvOp final : public Op {
     return true;
   }
 
+  // Channels-last on tensor cores: 2-D convolutions with constant weights
+  // (transposed to KRSC here), for 16-bit floats (and float32 when asked).
+  Layout layout() const override { return Layout::kChannelsLast; }
+  bool prefers_channels_last(bool allow_f32) const override {
+    return x_.size() == 4 && !weights_host_.empty() && (dtype_ != HXRT_DTYPE_FLOAT32 || allow_f32);
+  }
+  bool set_channels_last() override {
+    if (x_.size() != 4 || weights_host_.empty()) return false;
+    nhwc_ = true;
+    return true;
+  }
+  bool layout_input(size_t i) const override { return i == 0 || (residual_ && i == num_inputs_); }
+
   void prepare(DeviceContext& ctx) override {
     cudnnHandle_t h = ctx.libs->cudnn();
     cudnnDataType_t t = cudnn_type(dtype_);
@@ -134,14 +148,26 @@ class ConvOp final : public Op {
       check_cudnn(cudnnSetTensorNdDescriptorEx(*d, CUDNN_TENSOR_NCHW, t, static_cast<int>(dims.size()), dims.data()),
                   "cudnnSetTensorNdDescriptorEx");
     };
-    tensor(x_, &xd_);
-    tensor(y_, &yd_);
+    auto tensor4 = [&](const Shape& s, cudnnTensorDescriptor_t* d) {
+      check_cudnn(cudnnCreateTensorDescriptor(d), "cudnnCreateTensorDescriptor");
+      check_cudnn(cudnnSetTensor4dDescriptor(*d, CUDNN_TENSOR_NHWC, t, static_cast<int>(s[0]), static_cast<int>(s[1]),
+                                             static_cast<int>(s[2]), static_cast<int>(s[3])),
+                  "cudnnSetTensor4dDescriptor");
+    };
+    if (nhwc_) {
+      tensor4(x_, &xd_);
+      tensor4(y_, &yd_);
+    } else {
+      tensor(x_, &xd_);
+      tensor(y_, &yd_);
+    }
     Shape bshape(x_.size(), 1);
     bshape[1] = channels_;
     tensor(bshape, &bd_);
     check_cudnn(cudnnCreateFilterDescriptor(&wd_), "cudnnCreateFilterDescriptor");
     std::vector<int> wdims(w_shape_.begin(), w_shape_.end());
-    check_cudnn(cudnnSetFilterNdDescriptor(wd_, t, CUDNN_TENSOR_NCHW, static_cast<int>(wdims.size()), wdims.data()),
+    check_cudnn(cudnnSetFilterNdDescriptor(wd_, t, nhwc_ ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW,
+                                           static_cast<int>(wdims.size()), wdims.data()),
                 "cudnnSetFilterNdDescriptor");
     check_cudnn(cudnnCreateConvolutionDescriptor(&cd_), "cudnnCreateConvolutionDescriptor");
     check_cudnn(cudnnSetConvolutionNdDescriptor(cd_, static_cast<int>(pad_.size()), pad_.data(), stride_.data(),
@@ -157,7 +183,15 @@ class ConvOp final : public Op {
                 "cudnnSetActivationDescriptor");
 
     if (!weights_host_.empty()) {
-      auto bytes = from_floats(weights_host_, dtype_);
+      std::vector<float> w = weights_host_;
+      if (nhwc_) {  // KCRS -> KRSC
+        size_t k = static_cast<size_t>(w_shape_[0]), c = static_cast<size_t>(w_shape_[1]);
+        size_t rs = static_cast<size_t>(w_shape_[2] * w_shape_[3]);
+        for (size_t o = 0; o < k; ++o)
+          for (size_t ci = 0; ci < c; ++ci)
+            for (size_t p = 0; p < rs; ++p) w[(o * rs + p) * c + ci] = weights_host_[(o * c + ci) * rs + p];
+      }
+      auto bytes = from_floats(w, dtype_);
       weights_ = DeviceMemory(bytes.data(), bytes.size());
     }
     if (!bias_host_.empty()) {
@@ -259,7 +293,10 @@ class ConvOp final : public Op {
     }
     if (shift != nullptr || z != nullptr || relu_) {
       int64_t inner = plugin::element_count(y_) / (y_[0] * y_[1]);
-      check_launch(k::channel_affine(type_, out[0], nullptr, shift, z, out[0], y_[0], y_[1], inner, relu_ ? 1 : 0,
+      // Channels-last: [N*H*W, C] with the channel innermost.
+      int64_t rows = nhwc_ ? y_[0] * inner : y_[0];
+      if (nhwc_) inner = 1;
+      check_launch(k::channel_affine(type_, out[0], nullptr, shift, z, out[0], rows, y_[1], inner, relu_ ? 1 : 0,
                                      ctx.stream),
                    "conv epilogue kernel");
     }
@@ -282,7 +319,8 @@ class ConvOp final : public Op {
   std::vector<int> pad_, stride_, dil_;
   int64_t group_ = 1, channels_ = 0;
   std::vector<float> weights_host_, bias_host_;
-  bool runtime_bias_ = false, residual_ = false, relu_ = false, fused_ = false;
+  bool runtime_bias_ = false, residual_ = false, relu_ = false, fused_ = false, nhwc_ = false;
+  size_t num_inputs_ = 0;
   DeviceMemory weights_, bias_f32_, bias_typed_;
   cudnnTensorDescriptor_t xd_ = nullptr, yd_ = nullptr, bd_ = nullptr;
   cudnnFilterDescriptor_t wd_ = nullptr;

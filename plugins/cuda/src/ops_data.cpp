@@ -36,11 +36,13 @@ class ViewOp final : public Op {
       if (!training.constant || (!training.constant->empty() && (*training.constant)[0] != 0))
         throw Unsupported(HXRT_UNSUPPORTED_ATTRIBUTE, "Dropout: only inference mode (training_mode = false)");
     }
+    agnostic_ = node.op_type() == "Identity" || node.op_type() == "Dropout";
     bytes_ = node.input_info(0).bytes();
     if (node.output_info(0).bytes() != bytes_ || node.output(0).dtype != node.input(0).dtype)
       throw Unsupported(HXRT_UNSUPPORTED_SHAPE, std::string(node.op_type()) + ": output size differs from input");
   }
   bool is_view() const override { return true; }
+  Layout layout() const override { return agnostic_ ? Layout::kAgnostic : Layout::kNchwOnly; }
   void launch(const DeviceContext& ctx, const std::vector<const void*>& in, const std::vector<void*>& out) override {
     if (bytes_ > 0 && in[0] != out[0])
       check_cuda(cudaMemcpyAsync(out[0], in[0], bytes_, cudaMemcpyDeviceToDevice, ctx.stream), "copying a view");
@@ -48,6 +50,7 @@ class ViewOp final : public Op {
 
  private:
   size_t bytes_ = 0;
+  bool agnostic_ = false;
 };
 
 // One or more strided copies (and optional fills) of element size `elem`.
@@ -394,6 +397,12 @@ std::unique_ptr<Op> make_constant_of_shape(const NodeReader& node, const OpConfi
 }
 
 }  // namespace
+
+std::unique_ptr<Op> make_layout_copy(const Shape& nchw, int elem_size, bool to_nhwc) {
+  Shape nhwc = {nchw[0], nchw[2], nchw[3], nchw[1]};
+  k::StridedCopy c = to_nhwc ? transpose_copy(nchw, {0, 2, 3, 1}) : transpose_copy(nhwc, {0, 3, 1, 2});
+  return std::make_unique<CopyOp>(elem_size, std::vector<CopyOp::Piece>{{0, 0, c}});
+}
 
 void register_data_ops() {
   auto view = [](const NodeReader& node, const OpConfig&) -> std::unique_ptr<Op> { return std::make_unique<ViewOp>(node); };

@@ -44,6 +44,7 @@ class UnaryOp final : public Op {
       throw Unsupported(HXRT_UNSUPPORTED_DTYPE, std::string(node.op_type()) + ": output dtype differs from input");
     n_ = node.input_info(0).numel();
   }
+  Layout layout() const override { return Layout::kAgnostic; }
   void launch(const DeviceContext& ctx, const std::vector<const void*>& in, const std::vector<void*>& out) override {
     check_launch(k::unary(type_, in[0], out[0], n_, params_, ctx.stream), "unary kernel");
   }
@@ -112,6 +113,8 @@ class BinaryOp final : public Op {
     out_ = node.output_info(0).shape;
     n_ = plugin::element_count(out_);
     elem_ = plugin::dtype_size(t);
+    same_shapes_ = true;
+    for (size_t i = 0; i < n_in; ++i) same_shapes_ = same_shapes_ && node.input_info(i).shape == out_;
     if (n_in == 1) {
       single_ = true;
       if (node.input_info(0).shape != out_) throw Unsupported(HXRT_UNSUPPORTED_SHAPE, "single input must match output");
@@ -124,6 +127,8 @@ class BinaryOp final : public Op {
     if (mean_ && !is_float_type(t)) throw Unsupported(HXRT_UNSUPPORTED_DTYPE, "Mean: only float types");
     count_ = static_cast<float>(n_in);
   }
+  // Equal shapes everywhere: element i of every operand meets element i, whatever the layout.
+  Layout layout() const override { return same_shapes_ ? Layout::kAgnostic : Layout::kNchwOnly; }
   void prepare(DeviceContext&) override {
     if (mean_) {
       std::vector<uint8_t> bytes = from_floats({count_}, type_ == k::NType::kF32   ? HXRT_DTYPE_FLOAT32
@@ -167,6 +172,7 @@ class BinaryOp final : public Op {
   bool compare_;
   bool single_ = false;
   bool mean_ = false;
+  bool same_shapes_ = false;
   float count_ = 1;
   k::NType type_ = k::NType::kF32;
   Shape out_;
@@ -258,6 +264,7 @@ class BatchNormOp final : public Op {
     if (x.size() < 2) throw Unsupported(HXRT_UNSUPPORTED_SHAPE, "BatchNormalization: rank < 2");
     n_ = x[0];
     c_ = x[1];
+    four_d_ = x.size() == 4;
     inner_ = 1;
     for (size_t i = 2; i < x.size(); ++i) inner_ *= x[i];
     std::vector<std::vector<float>> p;
@@ -287,9 +294,16 @@ class BatchNormOp final : public Op {
     relu_ = true;
     return true;
   }
+  Layout layout() const override { return four_d_ ? Layout::kChannelsLast : Layout::kNchwOnly; }
+  bool set_channels_last() override {
+    nhwc_ = four_d_;
+    return nhwc_;
+  }
   void launch(const DeviceContext& ctx, const std::vector<const void*>& in, const std::vector<void*>& out) override {
+    // Channels-last: [N*H*W, C] with the channel innermost.
+    int64_t n = nhwc_ ? n_ * inner_ : n_, inner = nhwc_ ? 1 : inner_;
     check_launch(k::channel_affine(type_, in[0], static_cast<const float*>(d_scale_.get()),
-                                   static_cast<const float*>(d_shift_.get()), nullptr, out[0], n_, c_, inner_,
+                                   static_cast<const float*>(d_shift_.get()), nullptr, out[0], n, c_, inner,
                                    relu_ ? 1 : 0, ctx.stream),
                  "batchnorm kernel");
   }
@@ -297,7 +311,7 @@ class BatchNormOp final : public Op {
  private:
   k::FType type_ = k::FType::kF32;
   int64_t n_ = 0, c_ = 0, inner_ = 1;
-  bool relu_ = false;
+  bool relu_ = false, four_d_ = false, nhwc_ = false;
   std::vector<float> scale_, shift_;
   DeviceMemory d_scale_, d_shift_;
 };

@@ -162,6 +162,8 @@ class PoolOp final : public Op {
       throw Unsupported(HXRT_UNSUPPORTED_SHAPE, std::string(node.op_type()) + ": only 1-D and 2-D pooling on CUDA");
     global_ = global;
     max_ = max;
+    four_d_ = x.size() == 4;
+    batch_ = x[0];
     if (global) {
       rows_ = x[0] * x[1];
       r_ = product(x, 2, x.size());
@@ -210,8 +212,19 @@ class PoolOp final : public Op {
     p_.ph_end = sp == 1 ? 0 : static_cast<int>(pads[sp]);
     p_.pw_end = static_cast<int>(pads[2 * sp - 1]);
   }
+  Layout layout() const override { return four_d_ ? Layout::kChannelsLast : Layout::kNchwOnly; }
+  bool set_channels_last() override {
+    if (!four_d_) return false;
+    nhwc_ = true;
+    p_.nhwc = true;
+    return true;
+  }
+  bool output_layout_free() const override { return global_; }
   void launch(const DeviceContext& ctx, const std::vector<const void*>& in, const std::vector<void*>& out) override {
-    if (global_)
+    if (global_ && nhwc_)  // [N, HW, C]: reduce the middle dimension
+      check_launch(k::reduce(type_, max_ ? k::kRMax : k::kRMean, in[0], out[0], batch_, r_, rows_ / batch_, ctx.stream),
+                   "global pool kernel");
+    else if (global_)
       check_launch(k::reduce(type_, max_ ? k::kRMax : k::kRMean, in[0], out[0], rows_, r_, 1, ctx.stream),
                    "global pool kernel");
     else
@@ -220,8 +233,8 @@ class PoolOp final : public Op {
 
  private:
   k::FType type_ = k::FType::kF32;
-  bool global_ = false, max_ = true;
-  int64_t rows_ = 0, r_ = 0;
+  bool global_ = false, max_ = true, four_d_ = false, nhwc_ = false;
+  int64_t rows_ = 0, r_ = 0, batch_ = 1;
   k::Pool2d p_;
 };
 

@@ -982,6 +982,60 @@ TEST_F(CudaPlugin, DataMovement) {
   for (size_t i = 0; i < casted.size(); ++i) EXPECT_EQ(casted[i], static_cast<int32_t>(xv[i])) << i;
 }
 
+// Convolutions run channels-last inside an executable (the layout pass):
+// Conv -> Relu -> MaxPool -> Conv + residual -> Relu -> {output, GlobalAveragePool}.
+TEST_F(CudaPlugin, ChannelsLastResidualBlock) {
+  REQUIRE_DEVICE();
+  std::mt19937 rng(std::random_device{}());
+  const int64_t N = 2, C = 8, H = 10, M = 16, P = 5;
+  auto xv = random_floats(static_cast<size_t>(N * C * H * H), rng);
+  auto w1 = random_floats(static_cast<size_t>(M * C * 9), rng), w2 = random_floats(static_cast<size_t>(M * M * 9), rng);
+  auto b1 = random_floats(static_cast<size_t>(M), rng);
+  // Reference.
+  auto y1 = conv_ref(xv, w1, b1, N, C, H, H, M, 3, 3, 1, 1, 1, H, H);
+  for (double& v : y1) v = std::max(0.0, v);
+  std::vector<float> a(static_cast<size_t>(N * M * P * P));
+  std::vector<double> ad(a.size());
+  for (int64_t i = 0; i < N * M; ++i)
+    for (int64_t y = 0; y < P; ++y)
+      for (int64_t x = 0; x < P; ++x) {
+        double m = -1e300;
+        for (int64_t p = 0; p < 2; ++p)
+          for (int64_t q = 0; q < 2; ++q) m = std::max(m, y1[static_cast<size_t>((i * H + 2 * y + p) * H + 2 * x + q)]);
+        ad[static_cast<size_t>((i * P + y) * P + x)] = m;
+        a[static_cast<size_t>((i * P + y) * P + x)] = static_cast<float>(m);
+      }
+  auto y2 = conv_ref(a, w2, {}, N, M, P, P, M, 3, 3, 1, 1, 1, P, P);
+  std::vector<double> bref(y2.size()), gref(static_cast<size_t>(N * M), 0.0);
+  for (size_t i = 0; i < y2.size(); ++i) {
+    bref[i] = std::max(0.0, y2[i] + ad[i]);
+    gref[i / static_cast<size_t>(P * P)] += bref[i] / static_cast<double>(P * P);
+  }
+  for (const char* mode : {"1", "0"}) {
+    create({{"channels_last", mode}});
+    REQUIRE_DEVICE();
+    Graph g;
+    int x = g.input(HXRT_DTYPE_FLOAT32, {N, C, H, H});
+    int c1 = g.value(HXRT_DTYPE_FLOAT32, {N, M, H, H}), r1 = g.value(HXRT_DTYPE_FLOAT32, {N, M, H, H});
+    int mp = g.value(HXRT_DTYPE_FLOAT32, {N, M, P, P}), c2 = g.value(HXRT_DTYPE_FLOAT32, {N, M, P, P});
+    int sum = g.value(HXRT_DTYPE_FLOAT32, {N, M, P, P}), b = g.value(HXRT_DTYPE_FLOAT32, {N, M, P, P});
+    int gp = g.value(HXRT_DTYPE_FLOAT32, {N, M, 1, 1});
+    g.node("Conv", 11, {x, g.constant_f({M, C, 3, 3}, w1), g.constant_f({M}, b1)}, {c1}).attr("pads", std::vector<int64_t>{1, 1, 1, 1});
+    g.node("Relu", 14, {c1}, {r1});
+    g.node("MaxPool", 12, {r1}, {mp}).attr("kernel_shape", std::vector<int64_t>{2, 2}).attr("strides", std::vector<int64_t>{2, 2});
+    g.node("Conv", 11, {mp, g.constant_f({M, M, 3, 3}, w2)}, {c2}).attr("pads", std::vector<int64_t>{1, 1, 1, 1});
+    g.node("Add", 14, {c2, mp}, {sum});
+    g.node("Relu", 14, {sum}, {b});
+    g.node("GlobalAveragePool", 1, {b}, {gp});
+    g.output(b);
+    g.output(gp);
+    auto out = run(g, {bytes(xv)}, 3);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_LT(relative_error(floats(out[0]), bref), 1e-5) << "channels_last=" << mode;
+    EXPECT_LT(relative_error(floats(out[1]), gref), 1e-5) << "channels_last=" << mode;
+  }
+}
+
 // Replays (CUDA graphs) must see new input data and new buffers.
 TEST_F(CudaPlugin, GraphReplaySeesNewData) {
   REQUIRE_DEVICE();
