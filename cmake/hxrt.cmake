@@ -18,7 +18,9 @@ function(hxrt_add_plugin target)
     C_VISIBILITY_PRESET hidden
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
-  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  target_link_options(${target} PRIVATE -Wl,--no-undefined
+    -Wl,--version-script=${PROJECT_SOURCE_DIR}/cmake/plugin_exports.map)
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${PROJECT_SOURCE_DIR}/cmake/plugin_exports.map)
   hxrt_set_warnings(${target})
   install(TARGETS ${target} LIBRARY DESTINATION ${HXRT_PLUGIN_INSTALL_DIR})
 endfunction()
@@ -30,6 +32,7 @@ function(hxrt_add_gtest target)
   hxrt_set_warnings(${target})
   # Defaults compiled in; HXRT_PLUGIN_DIR / HXRT_SHARED_DATA in the environment override them.
   target_compile_definitions(${target} PRIVATE
-    HXRT_TEST_PLUGIN_DIR="${HXRT_PLUGIN_OUTPUT_DIR}" HXRT_TEST_SHARED_DATA="${HXRT_SHARED_DATA}")
+    HXRT_TEST_PLUGIN_DIR="${HXRT_PLUGIN_OUTPUT_DIR}" HXRT_TEST_SHARED_DATA="${HXRT_SHARED_DATA}"
+    HXRT_TEST_SAMPLE_PLUGIN_DIR="${HXRT_SAMPLE_PLUGIN_OUTPUT_DIR}")
   gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 1200)
 endfunction()

@@ -143,5 +143,7 @@ extern "C" HXRT_PLUGIN_EXPORT hxrt_status_code hxrt_plugin_negotiate(hxrt_plugin
     return HXRT_STATUS_VERSION_MISMATCH;
   }
   args->api = &hxrt::cpu::api_table();
+  // R1.3: an accepted negotiation leaves an empty message.
+  if (args->message != nullptr && args->message_capacity > 0) args->message[0] = '\0';
   return HXRT_STATUS_OK;
 }

@@ -292,7 +292,7 @@ hxrt_plugin_status* executable_execute(hxrt_executable_execute_args* args) {
     auto resolve = [&](hxrt_buffer* buffer, uint64_t offset, size_t bytes, const std::string& what) -> char* {
       if (buffer == nullptr) throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, what + " buffer is NULL");
       if (offset > buffer->size || bytes > buffer->size - offset)
-        throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, what + " needs " + std::to_string(bytes) + " bytes at offset " +
+        throw PluginError(HXRT_STATUS_OUT_OF_RANGE, what + " needs " + std::to_string(bytes) + " bytes at offset " +
                                                             std::to_string(offset) + ", but the buffer has " +
                                                             std::to_string(buffer->size));
       return static_cast<char*>(buffer->data) + offset;
