@@ -120,7 +120,7 @@ std::string random_model(unsigned seed, int nodes) {
 
 hxrt::host::EnvironmentConfig every_plugin() {
   hxrt::host::EnvironmentConfig config;
-  config.plugin_paths = {plugin_dir()};
+  config.plugin_paths = {plugin_dir(), std::string(HXRT_TEST_SAMPLE_PLUGIN_DIR) + "/libhxrt_template.so"};
   config.only_plugin_paths = true;
   config.log_level = HXRT_LOG_ERROR;
   return config;

@@ -21,7 +21,7 @@ std::string plugin_dir() {
 }
 
 hxrt::Environment make_environment() {
-  static std::string path = plugin_dir() + "/libhxrt_cpu.so:" + plugin_dir() + "/libhxrt_template.so";
+  static std::string path = plugin_dir() + "/libhxrt_cpu.so:" + std::string(HXRT_TEST_SAMPLE_PLUGIN_DIR) + "/libhxrt_template.so";
   hxrt_environment_options options{};
   options.struct_size = sizeof(options);
   options.plugin_path = path.c_str();
@@ -193,7 +193,7 @@ class AlternatingPlacer final : public hxrt::host::Placer {
 
 TEST(Session, ValuesCrossPluginsCorrectly) {
   hxrt::host::EnvironmentConfig config;
-  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so", plugin_dir() + "/libhxrt_template.so"};
+  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so", std::string(HXRT_TEST_SAMPLE_PLUGIN_DIR) + "/libhxrt_template.so"};
   config.only_plugin_paths = true;
   config.log_level = HXRT_LOG_ERROR;
   hxrt::host::Environment env(config);
@@ -216,7 +216,7 @@ TEST(Session, ValuesCrossPluginsCorrectly) {
 
 TEST(Session, TraceCoversEveryActionInStreamOrder) {
   hxrt::host::EnvironmentConfig config;
-  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so", plugin_dir() + "/libhxrt_template.so"};
+  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so", std::string(HXRT_TEST_SAMPLE_PLUGIN_DIR) + "/libhxrt_template.so"};
   config.only_plugin_paths = true;
   config.log_level = HXRT_LOG_ERROR;
   hxrt::host::Environment env(config);
@@ -258,7 +258,7 @@ TEST(Session, TraceCoversEveryActionInStreamOrder) {
 
 TEST(Session, ConcurrentRunsWithChunkedCrossPluginCopies) {
   hxrt::host::EnvironmentConfig config;
-  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so", plugin_dir() + "/libhxrt_template.so"};
+  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so", std::string(HXRT_TEST_SAMPLE_PLUGIN_DIR) + "/libhxrt_template.so"};
   config.only_plugin_paths = true;
   config.log_level = HXRT_LOG_ERROR;
   hxrt::host::Environment env(config);
