@@ -51,7 +51,15 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup, "untimed runs before timing")->capture_default_str();
   app.add_option("--input-shape", input_shapes, "NAME=D0,D1,... for symbolic input dims");
   app.add_flag("--placement", show_placement, "print which device runs each node");
-  std::string trace_path;
+  std::string policy = "cost";
+  app.add_option("--policy", policy, "placement: cost (the scheduler) or priority (first of --devices that supports a node)")
+      ->check(CLI::IsMember({"cost", "priority"}))
+      ->capture_default_str();
+  std::string trace_path, gantt_path, schedule_trace_path;
+  bool explain = false;
+  app.add_flag("--explain", explain, "print the placement with every device's answer, the predicted makespan and transfers");
+  app.add_option("--gantt", gantt_path, "with --explain: write the predicted schedule as an SVG Gantt chart");
+  app.add_option("--schedule-trace", schedule_trace_path, "with --explain: write the predicted schedule as Chrome trace JSON");
   app.add_option("--trace", trace_path, "write one extra run's timeline as Chrome trace JSON (Perfetto)");
   app.add_option("--json", json_path, "write results as JSON to this file");
   app.add_flag("-v,--verbose", verbose, "log informational messages");
@@ -87,6 +95,7 @@ int main(int argc, char** argv) {
     options.struct_size = sizeof(options);
     options.allowed_devices = device_ptrs.data();
     options.num_allowed_devices = device_ptrs.size();
+    options.placement = policy == "priority" ? HXRT_PLACEMENT_PRIORITY : HXRT_PLACEMENT_COST;
     options.input_shapes = shape_ptrs.data();
     options.num_input_shapes = shape_ptrs.size();
 
@@ -120,6 +129,7 @@ int main(int argc, char** argv) {
     auto inputs = session.inputs();
     auto outputs = session.outputs();
 
+    if (explain) std::cout << session.explain(gantt_path, schedule_trace_path);
     if (show_placement) {
       std::cout << "placement:\n";
       for (const auto& p : session.placement())

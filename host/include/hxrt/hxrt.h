@@ -125,6 +125,15 @@ typedef enum hxrt_objective {
   HXRT_OBJECTIVE_THROUGHPUT = 1 /* maximise runs per second */
 } hxrt_objective;
 
+typedef enum hxrt_placement_policy {
+  /* hxrt's scheduler: every node where the plugins' cost estimates and the
+   * transfer model predict the shortest run (the default). */
+  HXRT_PLACEMENT_COST = 0,
+  /* Each node on the first device that supports it, in the order of
+   * allowed_devices (or GPUs, then FPGAs and others, then CPUs when none is given). */
+  HXRT_PLACEMENT_PRIORITY = 1
+} hxrt_placement_policy;
+
 typedef struct hxrt_session_options {
   size_t struct_size;
   /* Devices the session may use, by id ("cpu:0") or plugin name ("cpu");
@@ -141,6 +150,7 @@ typedef struct hxrt_session_options {
    * values given for any other input are ignored. */
   const hxrt_tensor* const* input_values;
   size_t num_input_values;
+  hxrt_placement_policy placement;
 } hxrt_session_options;
 
 typedef struct hxrt_session hxrt_session;
@@ -181,6 +191,15 @@ HXRT_API hxrt_status* hxrt_session_run(hxrt_session* session, const hxrt_tensor*
 HXRT_API hxrt_status* hxrt_session_run_traced(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,
                                               hxrt_tensor* const* outputs, size_t num_outputs, const char* trace_path,
                                               char* summary, size_t summary_capacity);
+
+/* Explains the session's plan: each node's device with every device's answer
+ * (estimate, or why it cannot run the node), the predicted makespan and each
+ * transfer. Writes up to text_capacity bytes of NUL-terminated text (text may
+ * be NULL) and sets *text_size (may be NULL) to the full length. svg_path and
+ * trace_path (each may be NULL) receive the predicted schedule as a Gantt
+ * chart (SVG) and as Chrome trace JSON. */
+HXRT_API hxrt_status* hxrt_session_explain(const hxrt_session* session, char* text, size_t text_capacity,
+                                           size_t* text_size, const char* svg_path, const char* trace_path);
 
 /* Where each node runs: the placement the session chose. */
 typedef struct hxrt_node_placement {

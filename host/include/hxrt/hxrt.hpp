@@ -170,6 +170,17 @@ class Session {
     return list;
   }
 
+  // The plan as text; optionally also the predicted schedule as SVG / Chrome trace files.
+  std::string explain(const std::string& svg_path = "", const std::string& trace_path = "") const {
+    size_t size = 0;
+    check(hxrt_session_explain(get(), nullptr, 0, &size, nullptr, nullptr));
+    std::string text(size + 1, '\0');
+    check(hxrt_session_explain(get(), text.data(), text.size(), &size, svg_path.empty() ? nullptr : svg_path.c_str(),
+                               trace_path.empty() ? nullptr : trace_path.c_str()));
+    text.resize(size);
+    return text;
+  }
+
   std::vector<MemoryStats> memory_stats() const {
     std::vector<MemoryStats> list;
     for (size_t i = 0; i < hxrt_session_memory_stats_count(get()); ++i) {

@@ -107,6 +107,9 @@ hxrt::host::SessionConfig session_config(const hxrt_session_options* options) {
       config.input_values[t->name] = std::move(value);
     }
   }
+  if (options->struct_size >= offsetof(hxrt_session_options, placement) + sizeof(options->placement) &&
+      options->placement == HXRT_PLACEMENT_PRIORITY)
+    config.placer = std::make_shared<hxrt::host::PriorityPlacer>(!config.allowed_devices.empty());
   return config;
 }
 
@@ -154,6 +157,14 @@ hxrt_status* get_value_info(const hxrt_session* session, size_t index, hxrt_valu
 
 hxrt_status* run_session(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,
                          hxrt_tensor* const* outputs, size_t num_outputs, hxrt::host::RunTrace* trace);
+
+void write_file(const char* path, const std::string& content) {
+  std::FILE* file = std::fopen(path, "w");
+  if (file == nullptr) throw Error(HXRT_STATUS_NOT_FOUND, fmt::format("cannot write '{}'", path));
+  bool written = std::fwrite(content.data(), 1, content.size(), file) == content.size();
+  written = std::fclose(file) == 0 && written;
+  if (!written) throw Error(HXRT_STATUS_INTERNAL, fmt::format("writing '{}' failed", path));
+}
 
 }  // namespace
 
@@ -316,12 +327,7 @@ hxrt_status* hxrt_session_run_traced(hxrt_session* session, const hxrt_tensor* c
   hxrt::host::RunTrace trace;
   if (hxrt_status* status = run_session(session, inputs, num_inputs, outputs, num_outputs, &trace)) return status;
   return guarded([&] {
-    std::FILE* file = std::fopen(trace_path, "w");
-    if (file == nullptr) throw Error(HXRT_STATUS_NOT_FOUND, fmt::format("cannot write trace '{}'", trace_path));
-    std::string json = trace.to_chrome_json();
-    bool written = std::fwrite(json.data(), 1, json.size(), file) == json.size();
-    written = std::fclose(file) == 0 && written;
-    if (!written) throw Error(HXRT_STATUS_INTERNAL, fmt::format("writing trace '{}' failed", trace_path));
+    write_file(trace_path, trace.to_chrome_json());
     if (summary != nullptr && summary_capacity > 0) {
       std::string text = trace.summary();
       std::snprintf(summary, summary_capacity, "%s", text.c_str());
@@ -398,6 +404,23 @@ hxrt_status* hxrt_session_get_node_placement(const hxrt_session* session, size_t
     const auto& p = list[index];
     hxrt_node_placement full{sizeof(full), p.node_name.c_str(), p.op_type.c_str(), p.device_id.c_str(), p.estimated_ns};
     write_versioned(placement, full);
+  });
+}
+
+hxrt_status* hxrt_session_explain(const hxrt_session* session, char* text, size_t text_capacity, size_t* text_size,
+                                  const char* svg_path, const char* trace_path) {
+  return guarded([&] {
+    require(session != nullptr, "session must not be NULL");
+    std::vector<hxrt::host::TraceRecord> predicted;
+    std::string explanation = session->impl->explain(&predicted);
+    if (text_size != nullptr) *text_size = explanation.size();
+    if (text != nullptr && text_capacity > 0) std::snprintf(text, text_capacity, "%s", explanation.c_str());
+    if (svg_path != nullptr) write_file(svg_path, hxrt::host::RunTrace::to_svg(predicted, "predicted schedule"));
+    if (trace_path != nullptr) {
+      hxrt::host::RunTrace trace;
+      trace.predicted = std::move(predicted);
+      write_file(trace_path, trace.to_chrome_json());
+    }
   });
 }
 

@@ -53,6 +53,8 @@ class Executor {
   void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace* trace = nullptr);
 
   const std::vector<DeviceMemoryStats>& memory_stats() const { return memory_stats_; }
+  // The schedule the plugins' estimates and transfer costs predict for one run.
+  std::vector<TraceRecord> predict() const;
 
  private:
   enum class ActionKind { kUpload, kExecute, kToStaging, kFromStaging, kPeerCopy, kDownloadOutput };
@@ -86,7 +88,6 @@ class Executor {
                   RunTrace& trace);
   int stream_of(const Action& action) const;  // the device whose stream runs the action
   TraceRecord describe(const Action& action) const;
-  std::vector<TraceRecord> predict() const;
 
   const Graph& graph_;
   std::vector<DeviceRecord*> devices_;

@@ -44,7 +44,7 @@ Placement PriorityPlacer::place(const Graph& graph, const std::vector<DeviceReco
     int best = -1;
     for (size_t d = 0; d < devices.size(); ++d) {
       if (!table.support[n][d].supported) continue;
-      if (best < 0 || device_priority(devices[d]->kind) > device_priority(devices[best]->kind))
+      if (best < 0 || (!list_order_ && device_priority(devices[d]->kind) > device_priority(devices[best]->kind)))
         best = static_cast<int>(d);
     }
     if (best < 0) throw unsupported_node_error(graph, static_cast<int>(n), devices, table);

@@ -27,11 +27,17 @@ class Placer {
                           const SupportTable& table) = 0;
 };
 
-// Every node on the highest-priority device that supports it: GPUs, then
-// FPGAs and other accelerators, then CPUs; ties keep discovery order.
+// Every node on the highest-priority device that supports it. With
+// `list_order`, priority is the order of the device list (the caller's
+// allowed_devices); otherwise GPUs, then FPGAs and other accelerators, then
+// CPUs, ties keeping discovery order.
 class PriorityPlacer final : public Placer {
  public:
+  explicit PriorityPlacer(bool list_order = false) : list_order_(list_order) {}
   Placement place(const Graph& graph, const std::vector<DeviceRecord*>& devices, const SupportTable& table) override;
+
+ private:
+  bool list_order_;
 };
 
 int device_priority(hxrt_device_kind kind);  // larger runs first

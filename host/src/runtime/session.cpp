@@ -7,6 +7,7 @@
 
 #include "abi_views.hpp"
 #include "constant_folding.hpp"
+#include "cost_placer.hpp"
 #include "graph/onnx_import.hpp"
 #include "graph/shape_inference.hpp"
 
@@ -25,8 +26,9 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
   infer_shapes(graph_, [this](const Graph& g, const Node& n) { return fold_on_devices(devices_, g, n); });
   drop_folded_nodes();
 
-  SupportTable table = query_support_table(graph_, devices_);
-  std::shared_ptr<Placer> placer = config.placer ? config.placer : std::make_shared<PriorityPlacer>();
+  support_ = query_support_table(graph_, devices_);
+  const SupportTable& table = support_;
+  std::shared_ptr<Placer> placer = config.placer ? config.placer : std::make_shared<CostPlacer>();
   Placement placement = placer->place(graph_, devices_, table);
   for (size_t n = 0; n < graph_.nodes.size(); ++n) {
     int d = placement.device_of_node[n];
@@ -61,6 +63,31 @@ void Session::drop_folded_nodes() {
       if (v >= 0) graph_.values[v].producer = static_cast<int>(n);
 }
 
+std::string Session::explain(std::vector<TraceRecord>* predicted) const {
+  std::vector<TraceRecord> schedule = executor_->predict();
+  double makespan = 0;
+  for (const auto& r : schedule) makespan = std::max(makespan, r.end_us);
+  std::string text = fmt::format("placement ({} nodes, predicted makespan {:.1f} us):\n", graph_.nodes.size(), makespan);
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    const auto& p = placements_[n];
+    text += fmt::format("  {} ({}) -> {}  est {:.1f} us", p.node_name, p.op_type, p.device_id, p.estimated_ns / 1e3);
+    std::string others;
+    for (size_t d = 0; d < devices_.size(); ++d) {
+      if (devices_[d]->id == p.device_id) continue;
+      const SupportAnswer& a = support_.support[n][d];
+      others += a.supported ? fmt::format("; {}: {:.1f} us", devices_[d]->id, a.estimated_ns / 1e3)
+                            : fmt::format("; {}: {}", devices_[d]->id, a.message);
+    }
+    text += (others.empty() ? "" : "  [" + others.substr(2) + "]") + "\n";
+  }
+  text += "transfers:\n";
+  for (const auto& r : schedule)
+    if (r.category == "copy")
+      text += fmt::format("  {} ({} bytes) on {}: {:.1f}-{:.1f} us\n", r.name, r.bytes, r.track, r.start_us, r.end_us);
+  if (predicted != nullptr) *predicted = std::move(schedule);
+  return text;
+}
+
 std::vector<std::string> shape_determining_inputs(const Graph& graph) {
   // op -> input slots whose values the op's output shape (or kernel) needs at compile time.
   static const std::map<std::string, std::vector<size_t>> slots = {
@@ -87,20 +114,18 @@ std::vector<std::string> shape_determining_inputs(const Graph& graph) {
 }
 
 std::vector<DeviceRecord*> Session::select_devices(const SessionConfig& config) const {
+  // The caller's order is kept: the priority policy reads it as preference.
   std::vector<DeviceRecord*> chosen;
-  std::set<std::string> unmatched(config.allowed_devices.begin(), config.allowed_devices.end());
-  for (DeviceRecord* device : environment_.devices()) {
-    if (config.allowed_devices.empty()) {
-      chosen.push_back(device);
-      continue;
+  std::set<std::string> unmatched;
+  if (config.allowed_devices.empty()) chosen = environment_.devices();
+  for (const auto& wanted : config.allowed_devices) {
+    bool found = false;
+    for (DeviceRecord* device : environment_.devices()) {
+      if (wanted != device->id && wanted != device->plugin->name()) continue;
+      found = true;
+      if (std::find(chosen.begin(), chosen.end(), device) == chosen.end()) chosen.push_back(device);
     }
-    for (const auto& wanted : config.allowed_devices) {
-      if (wanted == device->id || wanted == device->plugin->name()) {
-        chosen.push_back(device);
-        unmatched.erase(wanted);
-        break;
-      }
-    }
+    if (!found) unmatched.insert(wanted);
   }
   if (!unmatched.empty()) {
     std::string available;

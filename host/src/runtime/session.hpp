@@ -22,7 +22,7 @@ struct SessionConfig {
   // Values for inputs; those consumed where an op needs a compile-time value
   // (see shape_determining_inputs) become constants, the rest are ignored.
   std::map<std::string, HostTensor> input_values;
-  std::shared_ptr<Placer> placer;             // default: PriorityPlacer
+  std::shared_ptr<Placer> placer;             // default: CostPlacer (hxrt's scheduler)
   ExecutorOptions executor;                   // throughput objective raises runs_in_flight to at least 4
 };
 
@@ -47,6 +47,9 @@ class Session {
   const std::vector<DeviceRecord*>& devices() const { return devices_; }
   const std::vector<NodePlacement>& placements() const { return placements_; }
   const std::vector<DeviceMemoryStats>& memory_stats() const { return executor_->memory_stats(); }
+  // Placement with each device's answer per node, the predicted schedule and
+  // its transfers, as readable text; `predicted` receives the schedule.
+  std::string explain(std::vector<TraceRecord>* predicted = nullptr) const;
 
   // Inputs and outputs by name, validated against the static signature.
   // With `trace`, also records the run's timeline (see trace.hpp).
@@ -63,6 +66,7 @@ class Session {
   std::vector<DeviceRecord*> devices_;
   Graph graph_;
   std::vector<NodePlacement> placements_;
+  SupportTable support_;
   std::unique_ptr<Executor> executor_;
 };
 

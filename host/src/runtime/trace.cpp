@@ -62,6 +62,29 @@ std::string RunTrace::to_chrome_json() const {
   return nlohmann::json{{"traceEvents", events}, {"displayTimeUnit", "ns"}}.dump(1);
 }
 
+std::string RunTrace::to_svg(const std::vector<TraceRecord>& records, const std::string& title) {
+  std::map<std::string, int> rows;
+  for (const auto& r : records) rows.emplace(r.track, static_cast<int>(rows.size()));
+  const double width = 1200, label = 160, row_height = 28, top = 40;
+  double span = std::max(makespan(records), 1e-9);
+  double scale = (width - label - 20) / span;
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" "
+      "font-size=\"11\">\n<text x=\"10\" y=\"20\" font-size=\"14\">{} (makespan {:.1f} us)</text>\n",
+      width, top + row_height * static_cast<double>(rows.size()) + 20, title, span);
+  for (const auto& [track, row] : rows)
+    svg += fmt::format("<text x=\"10\" y=\"{}\">{}</text>\n", top + row * row_height + 18, track);
+  for (const auto& r : records) {
+    double x = label + r.start_us * scale, w = std::max(1.0, (r.end_us - r.start_us) * scale);
+    const char* color = r.category == "compute" ? "#4c78a8" : r.category == "copy" ? "#f58518" : "#bab0ac";
+    svg += fmt::format(
+        "<rect x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"{}\"><title>{} {:.1f}-{:.1f} us"
+        "</title></rect>\n",
+        x, top + rows[r.track] * row_height + 4, w, row_height - 8, color, r.name, r.start_us, r.end_us);
+  }
+  return svg + "</svg>\n";
+}
+
 std::string RunTrace::summary() const {
   return fmt::format("makespan: measured {:.1f} us, predicted {:.1f} us; transfer time hidden under compute: {:.0f}%",
                      measured_makespan_us(), predicted_makespan_us(), 100.0 * hidden_transfer_share());

@@ -27,6 +27,8 @@ struct RunTrace {
   // Share of copy time during which some compute ran on another track.
   double hidden_transfer_share() const;
   std::string to_chrome_json() const;
+  // A Gantt chart of `records` (one row per track) as a standalone SVG.
+  static std::string to_svg(const std::vector<TraceRecord>& records, const std::string& title);
   std::string summary() const;
 };
 

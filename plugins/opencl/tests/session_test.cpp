@@ -97,11 +97,14 @@ class OpenclSession : public ::testing::Test {
 
   std::map<std::string, std::string> run_model(int64_t k) {
     std::string bytes = model(k);
-    const char* allowed[] = {"cpu", "opencl"};
+    // OpenCL first by preference: on this machine PoCL and oneDNN share the
+    // same cores, so the cost placer would rightly choose the CPU plugin.
+    const char* allowed[] = {"opencl", "cpu"};
     hxrt_session_options options{};
     options.struct_size = sizeof(options);
     options.allowed_devices = allowed;
     options.num_allowed_devices = 2;
+    options.placement = HXRT_PLACEMENT_PRIORITY;
     hxrt::Session session(*environment_, bytes.data(), bytes.size(), &options);
     std::map<std::string, std::string> where;
     for (const auto& p : session.placement()) where[p.op_type] = p.device_id;
