@@ -97,8 +97,9 @@ class Op {
   // (element-wise on equal shapes); kChannelsLast ops can switch to NHWC.
   enum class Layout { kNchwOnly, kAgnostic, kChannelsLast };
   virtual Layout layout() const { return Layout::kNchwOnly; }
-  // Whether the op wants NHWC even when its input is NCHW (convolutions on tensor cores).
-  virtual bool prefers_channels_last(bool /*allow_f32*/) const { return false; }
+  // Whether the op wants NHWC even when its input is NCHW (convolutions on
+  // tensor cores); `force` when the user asked for channels-last everywhere.
+  virtual bool prefers_channels_last(bool /*force*/) const { return false; }
   // Switches a kChannelsLast op to NHWC (before prepare); false when it cannot.
   virtual bool set_channels_last() { return false; }
   // Which inputs follow the op's layout (the others, e.g. weights, stay NCHW).

@@ -2,6 +2,7 @@
 // at compile time. Inside one executable a following BatchNormalization is
 // folded into the weights, and a residual Add and a Relu run in the same call
 // (cudnnConvolutionBiasActivationForward) or in one epilogue kernel.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -129,8 +130,13 @@ class ConvOp final : public Op {
   // Channels-last on tensor cores: 2-D convolutions with constant weights
   // (transposed to KRSC here), for 16-bit floats (and float32 when asked).
   Layout layout() const override { return Layout::kChannelsLast; }
-  bool prefers_channels_last(bool allow_f32) const override {
-    return x_.size() == 4 && !weights_host_.empty() && (dtype_ != HXRT_DTYPE_FLOAT32 || allow_f32);
+  // Measured on an H100 (docs/benchmarks/cuda.md): NHWC pays for 16-bit
+  // floats from batch 8 and for TF32 at any batch, and loses for strict FP32.
+  bool prefers_channels_last(bool force) const override {
+    if (x_.size() != 4 || weights_host_.empty()) return false;
+    if (force) return true;
+    if (dtype_ == HXRT_DTYPE_FLOAT32) return config_.allow_tf32;
+    return x_[0] >= 8;
   }
   bool set_channels_last() override {
     if (x_.size() != 4 || weights_host_.empty()) return false;
@@ -141,6 +147,8 @@ class ConvOp final : public Op {
 
   void prepare(DeviceContext& ctx) override {
     cudnnHandle_t h = ctx.libs->cudnn();
+    // Searches and timings run on the legacy stream (a run may have left the handle on another).
+    check_cudnn(cudnnSetStream(h, nullptr), "cudnnSetStream");
     cudnnDataType_t t = cudnn_type(dtype_);
     auto tensor = [&](const Shape& s, cudnnTensorDescriptor_t* d) {
       check_cudnn(cudnnCreateTensorDescriptor(d), "cudnnCreateTensorDescriptor");
@@ -264,6 +272,38 @@ class ConvOp final : public Op {
           bias_typed_.get(), ad_, yd_, ys.get());
       fused_ = fs == CUDNN_STATUS_SUCCESS;
       if (!fused_) cudaGetLastError();
+      // The fused call is not always faster than convolution + epilogue kernel: time both.
+      if (fused_) {
+        cudaEvent_t e0 = nullptr, e1 = nullptr;
+        check_cuda(cudaEventCreate(&e0), "cudaEventCreate");
+        check_cuda(cudaEventCreate(&e1), "cudaEventCreate");
+        int64_t inner = plugin::element_count(y_) / (y_[0] * y_[1]);
+        int64_t rows = nhwc_ ? y_[0] * inner : y_[0];
+        auto time = [&](bool fused) {
+          float best = 1e30f;
+          for (int i = 0; i < 4; ++i) {
+            cudaEventRecord(e0, nullptr);
+            if (fused)
+              cudnnConvolutionBiasActivationForward(h, &one, xd_, xs.get(), wd_, wptr, cd_, algo_, ws, workspace_, &zero,
+                                                    yd_, ys.get(), bd_, bias_typed_.get(), ad_, yd_, ys.get());
+            else {
+              cudnnConvolutionForward(h, &one, xd_, xs.get(), wd_, wptr, cd_, algo_, ws, workspace_, &zero, yd_, ys.get());
+              k::channel_affine(type_, ys.get(), nullptr, static_cast<const float*>(bias_f32_.get()), nullptr, ys.get(),
+                                rows, y_[1], nhwc_ ? 1 : inner, 1, nullptr);
+            }
+            cudaEventRecord(e1, nullptr);
+            cudaEventSynchronize(e1);
+            float ms = 0;
+            cudaEventElapsedTime(&ms, e0, e1);
+            if (i > 0) best = std::min(best, ms);  // the first run warms up
+          }
+          return best;
+        };
+        fused_ = time(true) <= time(false);
+        cudaEventDestroy(e0);
+        cudaEventDestroy(e1);
+        cudaGetLastError();
+      }
     }
     check_cuda(cudaDeviceSynchronize(), "Conv algorithm search");
   }
