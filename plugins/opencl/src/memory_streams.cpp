@@ -285,6 +285,16 @@ hxrt_plugin_status* event_query(hxrt_event_query_args* args) {
   });
 }
 
+// A pinned buffer stays mapped for its whole life, and OpenCL leaves reading
+// or writing a mapped buffer with enqueue commands undefined (NVIDIA's driver
+// indeed misses host writes). Its bytes are the mapping: copies touching it
+// wait for the stream's earlier work and then use the mapping directly.
+namespace {
+char* mapped_bytes(const hxrt_buffer* buffer, uint64_t offset) {
+  return buffer->host != nullptr ? static_cast<char*>(buffer->host) + offset : nullptr;
+}
+}  // namespace
+
 hxrt_plugin_status* copy_to_device(hxrt_copy_to_device_args* args) {
   return check_args(args, HXRT_OCL_V1_ARGS(hxrt_copy_to_device_args, size_bytes), [&] {
     require_non_null(args->stream, "stream");
@@ -295,6 +305,11 @@ hxrt_plugin_status* copy_to_device(hxrt_copy_to_device_args* args) {
     if (args->size_bytes == 0) return;
     hxrt_stream* s = args->stream;
     s->submit([&] {
+      if (char* mapped = mapped_bytes(args->dst, args->dst_offset)) {
+        cl_check(clFinish(s->queue), "clFinish");
+        std::memcpy(mapped, args->src, args->size_bytes);
+        return;
+      }
       cl_event done = nullptr;
       cl_check(clEnqueueWriteBuffer(s->queue, args->dst->mem, CL_FALSE, args->dst->base + args->dst_offset,
                                     args->size_bytes, args->src, 0, nullptr, &done),
@@ -314,6 +329,11 @@ hxrt_plugin_status* copy_to_host(hxrt_copy_to_host_args* args) {
     if (args->size_bytes == 0) return;
     hxrt_stream* s = args->stream;
     s->submit([&] {
+      if (const char* mapped = mapped_bytes(args->src, args->src_offset)) {
+        cl_check(clFinish(s->queue), "clFinish");
+        std::memcpy(args->dst, mapped, args->size_bytes);
+        return;
+      }
       cl_event done = nullptr;
       cl_check(clEnqueueReadBuffer(s->queue, args->src->mem, CL_FALSE, args->src->base + args->src_offset,
                                    args->size_bytes, args->dst, 0, nullptr, &done),
@@ -337,6 +357,25 @@ hxrt_plugin_status* copy_on_device(hxrt_copy_on_device_args* args) {
     hxrt_buffer* src = args->src;
     hxrt_buffer* dst = args->dst;
     s->submit([&] {
+      char* src_mapped = mapped_bytes(src, args->src_offset);
+      char* dst_mapped = mapped_bytes(dst, args->dst_offset);
+      if (src_mapped != nullptr || dst_mapped != nullptr) {
+        cl_check(clFinish(s->queue), "clFinish");
+        if (src_mapped != nullptr && dst_mapped != nullptr) {
+          std::memmove(dst_mapped, src_mapped, args->size_bytes);
+        } else if (src_mapped != nullptr) {
+          cl_command_queue q = dst->device == s->device ? s->queue : dst->device->internal_queue;
+          cl_check(clEnqueueWriteBuffer(q, dst->mem, CL_TRUE, dst->base + args->dst_offset, args->size_bytes,
+                                        src_mapped, 0, nullptr, nullptr),
+                   "clEnqueueWriteBuffer (from pinned)");
+        } else {
+          cl_command_queue q = src->device == s->device ? s->queue : src->device->internal_queue;
+          cl_check(clEnqueueReadBuffer(q, src->mem, CL_TRUE, src->base + args->src_offset, args->size_bytes,
+                                       dst_mapped, 0, nullptr, nullptr),
+                   "clEnqueueReadBuffer (into pinned)");
+        }
+        return;
+      }
       if (src->device->cl_ctx == s->device->cl_ctx && dst->device->cl_ctx == s->device->cl_ctx) {
         cl_event done = nullptr;
         cl_check(clEnqueueCopyBuffer(s->queue, src->mem, dst->mem, src->base + args->src_offset,
