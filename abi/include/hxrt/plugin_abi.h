@@ -1,4 +1,4 @@
-/* hxrt plugin ABI, version 1.0.
+/* hxrt plugin ABI, version 1.1 (1.0 plus the fields marked "since 1.1").
  *
  * The one contract between the hxrt host library and a device plugin (a shared
  * library). docs/abi.md is the normative text; the rule numbers (R1.1, ...)
@@ -25,7 +25,7 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 #define HXRT_ABI_VERSION_MAJOR 1u
-#define HXRT_ABI_VERSION_MINOR 0u
+#define HXRT_ABI_VERSION_MINOR 1u
 
 /* The single symbol every plugin exports (R1.1). */
 #define HXRT_PLUGIN_ENTRY_SYMBOL "hxrt_plugin_negotiate"
@@ -205,6 +205,10 @@ typedef struct hxrt_device_properties {
   int32_t host_addressable;
   const char* driver_version;       /* "" when not applicable */
   uint32_t compute_units;           /* cores, SMs, CUs; 0 when unknown */
+  /* Since 1.1: the largest single DEVICE buffer buffer_allocate can return
+   * (OpenCL's CL_DEVICE_MAX_MEM_ALLOC_SIZE, Vulkan's maxMemoryAllocationSize);
+   * 0 means memory_bytes. */
+  uint64_t max_allocation_bytes;
 } hxrt_device_properties;
 
 /* One copy direction: time(bytes) = latency_ns + bytes / bandwidth (R6.1). */

@@ -105,11 +105,13 @@ void memory_group(GroupContext& g) {
       Stream s = dev.must_stream();
       if (props.memory_bytes > 0 && props.memory_bytes <= (4ull << 30)) {
         uint64_t chunk = props.memory_bytes / 3;
+        // A device may cap single buffers below its capacity (R4.2, since 1.1).
+        if (props.max_allocation_bytes > 0) chunk = std::min(chunk, props.max_allocation_bytes);
         for (int i = 0; i < 8; ++i) {
           Buffer b;
           Status st = dev.allocate(chunk, HXRT_MEMORY_DEVICE, b);
           if (!c.expect(st.ok(), "allocation " + std::to_string(i + 1) + " of " + std::to_string(chunk) +
-                                     " bytes (a third of memory_bytes) after destroying the previous ones: " +
+                                     " bytes (a third of memory_bytes, at most max_allocation_bytes) after destroying the previous ones: " +
                                      st.describe()))
             break;
         }

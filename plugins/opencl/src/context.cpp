@@ -287,6 +287,7 @@ hxrt_plugin_status* device_get_properties(hxrt_device_get_properties_args* args)
     HXRT_OCL_SET(host_addressable, 0);  // DEVICE buffers are cl_mem, reached through copies
     HXRT_OCL_SET(driver_version, d.identity.driver_version.c_str());
     HXRT_OCL_SET(compute_units, d.compute_units);
+    HXRT_OCL_SET(max_allocation_bytes, d.max_alloc_bytes);
 #undef HXRT_OCL_SET
   });
 }

@@ -392,6 +392,7 @@ hxrt_plugin_status* device_get_properties(hxrt_device_get_properties_args* args)
     p.host_addressable = 0;
     p.driver_version = v.driver_version().c_str();
     p.compute_units = v.compute_units();
+    p.max_allocation_bytes = std::min<uint64_t>(v.caps().max_allocation, p.memory_bytes);
     write_out_struct(args->properties, p);
   });
 }
