@@ -141,17 +141,23 @@ std::unique_ptr<Op> plan(const NodeReader& node, const OpConfig& config, Unsuppo
   return nullptr;
 }
 
-// The exact GELU as exporters write it, x * 0.5 * (1 + erf(x / sqrt 2)) in
-// five nodes (Div, Erf, Add, Mul, Mul), becomes one kernel.
-void fuse_gelu(const hxrt_graph_desc& g, std::vector<Step>& steps, std::vector<ValueInfo>& values) {
-  std::vector<int> uses(values.size(), 0);
-  std::vector<int64_t> consumer(values.size(), -1);
+// How many live steps read each value, and (the last) one of them.
+std::pair<std::vector<int>, std::vector<int64_t>> count_uses(const std::vector<Step>& steps, size_t num_values) {
+  std::vector<int> uses(num_values, 0);
+  std::vector<int64_t> consumer(num_values, -1);
   for (size_t s = 0; s < steps.size(); ++s)
     for (int64_t v : steps[s].in)
       if (v >= 0 && steps[s].alive) {
         ++uses[static_cast<size_t>(v)];
         consumer[static_cast<size_t>(v)] = static_cast<int64_t>(s);
       }
+  return {std::move(uses), std::move(consumer)};
+}
+
+// The exact GELU as exporters write it, x * 0.5 * (1 + erf(x / sqrt 2)) in
+// five nodes (Div, Erf, Add, Mul, Mul), becomes one kernel.
+void fuse_gelu(const hxrt_graph_desc& g, std::vector<Step>& steps, std::vector<ValueInfo>& values) {
+  auto [uses, consumer] = count_uses(steps, values.size());
   auto op_of = [&](size_t s) { return std::string_view(g.nodes[s]->node->op_type); };
   auto scalar = [&](int64_t v, double want) {
     if (v < 0 || values[static_cast<size_t>(v)].source != Source::kConstant) return false;
@@ -198,14 +204,7 @@ void fuse_gelu(const hxrt_graph_desc& g, std::vector<Step>& steps, std::vector<V
 
 // Fuses chains into their first op (see the absorb_* hooks of Op).
 void fuse(const hxrt_graph_desc& g, std::vector<Step>& steps, std::vector<ValueInfo>& values) {
-  std::vector<int> uses(values.size(), 0);
-  std::vector<int64_t> consumer(values.size(), -1);
-  for (size_t s = 0; s < steps.size(); ++s)
-    for (int64_t v : steps[s].in)
-      if (v >= 0 && steps[s].alive) {
-        ++uses[static_cast<size_t>(v)];
-        consumer[static_cast<size_t>(v)] = static_cast<int64_t>(s);
-      }
+  auto [uses, consumer] = count_uses(steps, values.size());
   for (size_t s = 0; s < steps.size(); ++s) {
     Step& head = steps[s];
     if (!head.alive) continue;

@@ -152,6 +152,8 @@ k::FType require_float(const NodeReader& node, hxrt_dtype t);
 int64_t normalize_axis(int64_t axis, int64_t rank, const NodeReader& node);
 // Broadcast description of up to three operand shapes against `out` (dims collapsed, rank <= kMaxRank).
 k::Broadcast make_broadcast(const std::vector<Shape>& operands, const Shape& out, const NodeReader& node);
+// The copy that materialises operand 0 of `b` densely over b's output dims.
+k::StridedCopy broadcast_copy(const k::Broadcast& b);
 // Throws a PluginError naming the op when a kernel launch failed.
 void check_launch(cudaError_t e, const char* what);
 // Row-major element strides of `shape`.

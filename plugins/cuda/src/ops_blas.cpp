@@ -179,16 +179,8 @@ class GemmOp final : public Op {
     if (m_ == 0 || n_ == 0) return;
     float beta = 0.f;
     if (c_input_) {
-      k::StridedCopy c;
-      c.rank = c_broadcast_.rank;
-      int64_t stride = 1;
-      for (int d = c.rank - 1; d >= 0; --d) {
-        c.dims[d] = c_broadcast_.dims[d];
-        c.src_strides[d] = c_broadcast_.strides[0][d];
-        c.dst_strides[d] = stride;
-        stride *= c.dims[d];
-      }
-      check_launch(k::strided_copy(static_cast<int>(elem_), in[2], out[0], c, ctx.stream), "Gemm C broadcast");
+      check_launch(k::strided_copy(static_cast<int>(elem_), in[2], out[0], broadcast_copy(c_broadcast_), ctx.stream),
+                   "Gemm C broadcast");
       beta = beta_;
     }
     if (k_ == 0) {

@@ -120,6 +120,23 @@ std::unique_ptr<Op> make_transpose(const NodeReader& node, const OpConfig&) {
                                   std::vector<CopyOp::Piece>{{0, 0, transpose_copy(in, perm)}});
 }
 
+// A slab of `len` entries along an axis between tensors of `src_axis` and
+// `dst_axis` entries there, starting at entry src_start / dst_start (Concat, Split).
+k::StridedCopy axis_slab(int64_t outer, int64_t inner, int64_t len, int64_t src_axis, int64_t dst_axis,
+                         int64_t src_start, int64_t dst_start) {
+  k::StridedCopy c;
+  c.rank = 2;
+  c.dims[0] = outer;
+  c.dims[1] = len * inner;
+  c.src_strides[0] = src_axis * inner;
+  c.src_strides[1] = 1;
+  c.dst_strides[0] = dst_axis * inner;
+  c.dst_strides[1] = 1;
+  c.src_offset = src_start * inner;
+  c.dst_offset = dst_start * inner;
+  return c;
+}
+
 std::unique_ptr<Op> make_concat(const NodeReader& node, const OpConfig&) {
   require_single_output(node);
   Shape out = node.output_info(0).shape;
@@ -134,17 +151,8 @@ std::unique_ptr<Op> make_concat(const NodeReader& node, const OpConfig&) {
     if (node.input(i).dtype != node.output(0).dtype) throw Unsupported(HXRT_UNSUPPORTED_DTYPE, "Concat: dtypes differ");
     Shape s = node.input_info(i).shape;
     int64_t len = s.size() == out.size() ? s[static_cast<size_t>(axis)] : 0;
-    CopyOp::Piece p{i, 0, {}};
-    p.copy.rank = 2;
-    p.copy.dims[0] = outer;
-    p.copy.dims[1] = len * inner;
-    p.copy.src_strides[0] = len * inner;
-    p.copy.src_strides[1] = 1;
-    p.copy.dst_strides[0] = out[static_cast<size_t>(axis)] * inner;
-    p.copy.dst_strides[1] = 1;
-    p.copy.dst_offset = offset * inner;
+    pieces.push_back({i, 0, axis_slab(outer, inner, len, len, out[static_cast<size_t>(axis)], 0, offset)});
     offset += len;
-    pieces.push_back(p);
   }
   return std::make_unique<CopyOp>(elem_size_of(node, node.output(0).dtype), std::move(pieces));
 }
@@ -160,17 +168,8 @@ std::unique_ptr<Op> make_split(const NodeReader& node, const OpConfig&) {
   for (size_t o = 0; o < node.num_outputs(); ++o) {
     if (!node.has_output(o)) throw Unsupported(HXRT_UNSUPPORTED_OTHER, "Split: omitted output");
     int64_t len = node.output_info(o).shape.at(static_cast<size_t>(axis));
-    CopyOp::Piece p{0, o, {}};
-    p.copy.rank = 2;
-    p.copy.dims[0] = outer;
-    p.copy.dims[1] = len * inner;
-    p.copy.src_strides[0] = in[static_cast<size_t>(axis)] * inner;
-    p.copy.src_strides[1] = 1;
-    p.copy.dst_strides[0] = len * inner;
-    p.copy.dst_strides[1] = 1;
-    p.copy.src_offset = offset * inner;
+    pieces.push_back({0, o, axis_slab(outer, inner, len, in[static_cast<size_t>(axis)], len, offset, 0)});
     offset += len;
-    pieces.push_back(p);
   }
   if (offset != in[static_cast<size_t>(axis)]) throw Unsupported(HXRT_UNSUPPORTED_SHAPE, "Split: parts do not cover the axis");
   return std::make_unique<CopyOp>(elem_size_of(node, node.input(0).dtype), std::move(pieces));
@@ -247,16 +246,7 @@ std::unique_ptr<Op> make_expand(const NodeReader& node, const OpConfig&) {
   require_single_output(node);
   Shape in = node.input_info(0).shape, out = node.output_info(0).shape;
   check_rank(node, out.size());
-  k::Broadcast b = make_broadcast({in}, out, node);
-  k::StridedCopy c;
-  c.rank = b.rank;
-  int64_t stride = 1;
-  for (int d = b.rank - 1; d >= 0; --d) {
-    c.dims[d] = b.dims[d];
-    c.src_strides[d] = b.strides[0][d];
-    c.dst_strides[d] = stride;
-    stride *= b.dims[d];
-  }
+  k::StridedCopy c = broadcast_copy(make_broadcast({in}, out, node));
   return std::make_unique<CopyOp>(elem_size_of(node, node.input(0).dtype), std::vector<CopyOp::Piece>{{0, 0, c}});
 }
 

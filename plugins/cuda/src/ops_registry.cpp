@@ -226,6 +226,19 @@ k::Broadcast make_broadcast(const std::vector<Shape>& operands, const Shape& out
   return b;
 }
 
+k::StridedCopy broadcast_copy(const k::Broadcast& b) {
+  k::StridedCopy c;
+  c.rank = b.rank;
+  int64_t stride = 1;
+  for (int d = b.rank - 1; d >= 0; --d) {
+    c.dims[d] = b.dims[d];
+    c.src_strides[d] = b.strides[0][d];
+    c.dst_strides[d] = stride;
+    stride *= b.dims[d];
+  }
+  return c;
+}
+
 void check_launch(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw cuda_error(e, std::string("launching ") + what);
 }
