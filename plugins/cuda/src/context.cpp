@@ -284,6 +284,7 @@ hxrt_plugin_status* device_get_properties(hxrt_device_get_properties_args* args)
     p.host_addressable = 0;
     p.driver_version = d.driver_version.c_str();
     p.compute_units = d.sms;
+    p.max_allocation_bytes = d.memory_bytes;  // since ABI 1.1; one pool allocation may take it all
     write_out_struct(args->properties, p);
   });
 }

@@ -552,6 +552,7 @@ TEST_F(CudaPlugin, DeviceProperties) {
   EXPECT_GT(p.peak_flops_f32, 1e12);
   EXPECT_GT(p.memory_bandwidth_bytes_per_s, 1e11);
   EXPECT_EQ(p.host_addressable, 0);
+  EXPECT_EQ(p.max_allocation_bytes, p.memory_bytes);  // since ABI 1.1
   hxrt_transfer_costs c{};
   c.struct_size = sizeof(c);
   hxrt_device_get_transfer_costs_args t{};
