@@ -108,6 +108,7 @@ class OpenclSession : public ::testing::Test {
     hxrt::Session session(*environment_, bytes.data(), bytes.size(), &options);
     std::map<std::string, std::string> where;
     for (const auto& p : session.placement()) where[p.op_type] = p.device_id;
+    explain_ = session.explain();  // what hxrt-run --explain prints
     auto a = random_floats(4 * k, 1), b = random_floats(k * 5, 2), c = random_floats(5, 3);
     std::vector<float> y(20, -1);
     session.run({{"a", a}, {"b", b}, {"c", c}}, {{"y", y}});
@@ -118,7 +119,7 @@ class OpenclSession : public ::testing::Test {
 
   static inline std::string dir_;
   static inline int tool_rc_ = -1;
-  std::string path_, options_;
+  std::string path_, options_, explain_;
   std::unique_ptr<hxrt::Environment> environment_;
 };
 
@@ -133,6 +134,8 @@ TEST_F(OpenclSession, ShapeOutsideTheBundleFallsBackToCpu) {
   auto where = run_model(9);
   EXPECT_EQ(where["MatMul"], "cpu:0");
   EXPECT_EQ(where["Relu"], "opencl:0");
+  // The fallback's reason is visible in the session's explanation.
+  EXPECT_NE(explain_.find("shape not in kernel bundle"), std::string::npos) << explain_;
 }
 
 }  // namespace
