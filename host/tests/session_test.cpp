@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -283,4 +284,37 @@ TEST(Session, ConcurrentRunsWithChunkedCrossPluginCopies) {
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(Session, CalibrationFeedsMeasuredCostsBack) {
+  hxrt::host::EnvironmentConfig config;
+  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so"};
+  config.only_plugin_paths = true;
+  config.log_level = HXRT_LOG_ERROR;
+  hxrt::host::Environment env(config);
+  std::string path = (std::filesystem::temp_directory_path() / "hxrt-session-test-perf-model.json").string();
+  std::filesystem::remove(path);
+  std::string model = mlp_model();
+  hxrt::host::SessionConfig first;
+  first.perf_model = "none";
+  hxrt::host::Session measured(env, model.data(), model.size(), first);
+  auto a = random_values(32, 1), b = random_values(40, 2), c = random_values(5, 3);
+  std::vector<float> y(20);
+  measured.calibrate(std::vector<const void*>{a.data(), b.data(), c.data()}, std::vector<void*>{y.data()}, 3, path);
+  ASSERT_TRUE(std::filesystem::exists(path));
+
+  hxrt::host::SessionConfig second;
+  second.perf_model = path;
+  hxrt::host::Session informed(env, model.data(), model.size(), second);
+  hxrt::host::SessionConfig plain;
+  plain.perf_model = "none";
+  hxrt::host::Session estimated(env, model.data(), model.size(), plain);
+  // Every node now carries its measured time, not the plugin's estimate.
+  int changed = 0;
+  for (size_t n = 0; n < informed.placements().size(); ++n) {
+    EXPECT_GT(informed.placements()[n].estimated_ns, 0.0);
+    changed += informed.placements()[n].estimated_ns != estimated.placements()[n].estimated_ns;
+  }
+  EXPECT_EQ(changed, static_cast<int>(informed.placements().size()));
+  std::filesystem::remove(path);
 }

@@ -55,7 +55,11 @@ int main(int argc, char** argv) {
   app.add_option("--policy", policy, "placement: cost (the scheduler) or priority (first of --devices that supports a node)")
       ->check(CLI::IsMember({"cost", "priority"}))
       ->capture_default_str();
-  std::string trace_path, gantt_path, schedule_trace_path;
+  std::string trace_path, gantt_path, schedule_trace_path, perf_model_path;
+  bool calibrate = false;
+  app.add_flag("--calibrate", calibrate,
+               "measure every node on each device (3 traced runs per device) into the performance model, then run");
+  app.add_option("--perf-model", perf_model_path, "performance model file (default: $HXRT_PERF_MODEL or ~/.cache/hxrt/perf-model.json; none: off)");
   bool explain = false;
   app.add_flag("--explain", explain, "print the placement with every device's answer, the predicted makespan and transfers");
   app.add_option("--gantt", gantt_path, "with --explain: write the predicted schedule as an SVG Gantt chart");
@@ -96,6 +100,7 @@ int main(int argc, char** argv) {
     options.allowed_devices = device_ptrs.data();
     options.num_allowed_devices = device_ptrs.size();
     options.placement = policy == "priority" ? HXRT_PLACEMENT_PRIORITY : HXRT_PLACEMENT_COST;
+    options.perf_model_path = perf_model_path.empty() ? nullptr : perf_model_path.c_str();
     options.input_shapes = shape_ptrs.data();
     options.num_input_shapes = shape_ptrs.size();
 
@@ -124,15 +129,15 @@ int main(int argc, char** argv) {
     options.num_input_values = value_ptrs.size();
 
     auto load_start = std::chrono::steady_clock::now();
-    hxrt::Session session(env, model, &options);
+    auto session = std::make_unique<hxrt::Session>(env, model, &options);
     double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
-    auto inputs = session.inputs();
-    auto outputs = session.outputs();
+    auto inputs = session->inputs();
+    auto outputs = session->outputs();
 
-    if (explain) std::cout << session.explain(gantt_path, schedule_trace_path);
+    if (explain) std::cout << session->explain(gantt_path, schedule_trace_path);
     if (show_placement) {
       std::cout << "placement:\n";
-      for (const auto& p : session.placement())
+      for (const auto& p : session->placement())
         std::cout << "  " << p.node_name << " (" << p.op_type << ") -> " << p.device_id << "  est " << p.estimated_ns / 1e3
                   << " us\n";
     }
@@ -165,11 +170,36 @@ int main(int argc, char** argv) {
       out_refs.emplace_back(outputs[i].name, results[i].bytes.data(), results[i].bytes.size());
     }
 
-    for (int i = 0; i < warmup; ++i) session.run(in_refs, out_refs);
+    if (calibrate) {
+      // Each device first in turn (priority policy), measured without any
+      // earlier measurements; then the session is made again from them.
+      std::vector<std::string> ids;
+      for (const auto& d : env.devices())
+        if (device_list.empty() || std::find(device_list.begin(), device_list.end(), d.id) != device_list.end() ||
+            std::find(device_list.begin(), device_list.end(), d.plugin_name) != device_list.end())
+          ids.push_back(d.id);
+      std::string path = perf_model_path.empty() ? "" : perf_model_path;
+      for (const auto& first : ids) {
+        std::vector<const char*> order{first.c_str()};
+        for (const auto& other : ids)
+          if (other != first) order.push_back(other.c_str());
+        hxrt_session_options calibration = options;
+        calibration.allowed_devices = order.data();
+        calibration.num_allowed_devices = order.size();
+        calibration.placement = HXRT_PLACEMENT_PRIORITY;
+        calibration.perf_model_path = "none";
+        hxrt::Session probe(env, model, &calibration);
+        probe.calibrate(in_refs, out_refs, 3, path);
+        std::cout << "calibrated with " << first << " first\n";
+      }
+      session = std::make_unique<hxrt::Session>(env, model, &options);
+      if (explain) std::cout << "after calibration:\n" << session->explain(gantt_path, schedule_trace_path);
+    }
+    for (int i = 0; i < warmup; ++i) session->run(in_refs, out_refs);
     std::vector<double> latencies;
     for (int i = 0; i < iterations; ++i) {
       auto start = std::chrono::steady_clock::now();
-      session.run(in_refs, out_refs);
+      session->run(in_refs, out_refs);
       latencies.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     }
     std::vector<double> sorted = latencies;
@@ -184,7 +214,7 @@ int main(int argc, char** argv) {
     for (double l : latencies) mean += l / static_cast<double>(latencies.size());
     nlohmann::json report;
     std::cout << "model: " << model << "\nsession creation: " << load_ms << " ms\n";
-    for (const auto& m : session.memory_stats()) {
+    for (const auto& m : session->memory_stats()) {
       std::cout << "device memory " << m.device_id << ": " << m.planned_bytes / 1048576.0 << " MiB planned ("
                 << m.naive_bytes / 1048576.0 << " MiB with one buffer per tensor)\n";
       report["memory"].push_back({{"device", m.device_id}, {"planned_bytes", m.planned_bytes},
@@ -220,7 +250,7 @@ int main(int argc, char** argv) {
       }
     }
     if (!trace_path.empty()) {
-      std::string summary = session.run_traced(in_refs, out_refs, trace_path);
+      std::string summary = session->run_traced(in_refs, out_refs, trace_path);
       std::cout << "trace written to " << trace_path << "\n" << summary << "\n";
       report["trace_summary"] = summary;
     }

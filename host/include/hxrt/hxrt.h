@@ -151,6 +151,10 @@ typedef struct hxrt_session_options {
   const hxrt_tensor* const* input_values;
   size_t num_input_values;
   hxrt_placement_policy placement;
+  /* Measured op costs that override the plugins' estimates (hxrt_session_calibrate
+   * writes them). NULL: $HXRT_PERF_MODEL, else ~/.cache/hxrt/perf-model.json;
+   * "none": use no measurements. */
+  const char* perf_model_path;
 } hxrt_session_options;
 
 typedef struct hxrt_session hxrt_session;
@@ -200,6 +204,13 @@ HXRT_API hxrt_status* hxrt_session_run_traced(hxrt_session* session, const hxrt_
  * chart (SVG) and as Chrome trace JSON. */
 HXRT_API hxrt_status* hxrt_session_explain(const hxrt_session* session, char* text, size_t text_capacity,
                                            size_t* text_size, const char* svg_path, const char* trace_path);
+
+/* Runs the model `runs` times with tracing and records each node's measured
+ * time on its device into the performance model at perf_model_path (NULL: the
+ * default path), so later sessions place by measurement rather than estimate. */
+HXRT_API hxrt_status* hxrt_session_calibrate(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,
+                                             hxrt_tensor* const* outputs, size_t num_outputs, int32_t runs,
+                                             const char* perf_model_path);
 
 /* Where each node runs: the placement the session chose. */
 typedef struct hxrt_node_placement {

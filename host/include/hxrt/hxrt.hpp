@@ -199,6 +199,16 @@ class Session {
     });
   }
 
+  // Measures each node on its device `runs` times into the performance model
+  // at `perf_model_path` ("" = the default path).
+  void calibrate(const std::vector<TensorRef>& inputs, const std::vector<TensorRef>& outputs, int runs,
+                 const std::string& perf_model_path = "") {
+    run_with(inputs, outputs, [&](auto in, size_t n_in, auto out, size_t n_out) {
+      return hxrt_session_calibrate(get(), in, n_in, out, n_out, runs,
+                                    perf_model_path.empty() ? nullptr : perf_model_path.c_str());
+    });
+  }
+
   // Runs once and writes the timeline as Chrome trace JSON; returns the summary line.
   std::string run_traced(const std::vector<TensorRef>& inputs, const std::vector<TensorRef>& outputs,
                          const std::string& trace_path) {

@@ -107,6 +107,9 @@ hxrt::host::SessionConfig session_config(const hxrt_session_options* options) {
       config.input_values[t->name] = std::move(value);
     }
   }
+  if (options->struct_size >= offsetof(hxrt_session_options, perf_model_path) + sizeof(char*) &&
+      options->perf_model_path != nullptr)
+    config.perf_model = options->perf_model_path;
   if (options->struct_size >= offsetof(hxrt_session_options, placement) + sizeof(options->placement) &&
       options->placement == HXRT_PLACEMENT_PRIORITY)
     config.placer = std::make_shared<hxrt::host::PriorityPlacer>(!config.allowed_devices.empty());
@@ -318,6 +321,27 @@ hxrt_status* hxrt_session_get_output(const hxrt_session* session, size_t index, 
 hxrt_status* hxrt_session_run(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,
                               hxrt_tensor* const* outputs, size_t num_outputs) {
   return run_session(session, inputs, num_inputs, outputs, num_outputs, nullptr);
+}
+
+hxrt_status* hxrt_session_calibrate(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,
+                                    hxrt_tensor* const* outputs, size_t num_outputs, int32_t runs,
+                                    const char* perf_model_path) {
+  // One plain run validates every tensor against the signature first.
+  if (hxrt_status* status = run_session(session, inputs, num_inputs, outputs, num_outputs, nullptr)) return status;
+  return guarded([&] {
+    require(runs > 0, "runs must be positive");
+    const auto& g = session->impl->graph();
+    std::vector<const void*> in(g.inputs.size(), nullptr);
+    std::vector<void*> out(g.outputs.size(), nullptr);
+    for (size_t i = 0; i < num_inputs; ++i)
+      for (size_t k = 0; k < g.inputs.size(); ++k)
+        if (g.values[g.inputs[k]].name == inputs[i]->name) in[k] = inputs[i]->data;
+    for (size_t i = 0; i < num_outputs; ++i)
+      for (size_t k = 0; k < g.outputs.size(); ++k)
+        if (g.values[g.outputs[k]].name == outputs[i]->name) out[k] = outputs[i]->data;
+    session->impl->calibrate(in, out, runs,
+                             perf_model_path ? perf_model_path : hxrt::host::Session::default_perf_model_path());
+  });
 }
 
 hxrt_status* hxrt_session_run_traced(hxrt_session* session, const hxrt_tensor* const* inputs, size_t num_inputs,

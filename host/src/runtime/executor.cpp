@@ -343,10 +343,12 @@ TraceRecord Executor::describe(const Action& a) const {
   TraceRecord r;
   int stream = stream_of(a);
   r.track = devices_[stream]->id + " stream";
+  r.device = stream;
   if (a.kind == ActionKind::kExecute) {
     const Node& node = graph_.nodes[steps_[a.step].node];
     r.name = node.name + " (" + node.op_type + ")";
     r.category = "compute";
+    r.node = steps_[a.step].node;
     return r;
   }
   static const char* kinds[] = {"upload", "", "to staging", "from staging", "peer copy", "download"};

@@ -1,6 +1,8 @@
 #include "session.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
@@ -8,6 +10,7 @@
 #include "abi_views.hpp"
 #include "constant_folding.hpp"
 #include "cost_placer.hpp"
+#include "scheduler/perf_model.hpp"
 #include "graph/onnx_import.hpp"
 #include "graph/shape_inference.hpp"
 
@@ -27,6 +30,8 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
   drop_folded_nodes();
 
   support_ = query_support_table(graph_, devices_);
+  std::string perf_model = config.perf_model.empty() ? default_perf_model_path() : config.perf_model;
+  if (perf_model != "none") apply_measured_costs(perf_model);
   const SupportTable& table = support_;
   std::shared_ptr<Placer> placer = config.placer ? config.placer : std::make_shared<CostPlacer>();
   Placement placement = placer->place(graph_, devices_, table);
@@ -61,6 +66,71 @@ void Session::drop_folded_nodes() {
   for (size_t n = 0; n < graph_.nodes.size(); ++n)
     for (int v : graph_.nodes[n].outputs)
       if (v >= 0) graph_.values[v].producer = static_cast<int>(n);
+}
+
+namespace {
+
+// The performance model's keys: a device by plugin and name (stable across
+// runs, unlike indices), a node by its op and tensor types.
+std::string device_key(const DeviceRecord& d) { return d.plugin->name() + "/" + d.name; }
+
+std::string signature(const Graph& graph, const Node& node) {
+  auto describe = [&](int v) {
+    if (v < 0) return std::string("-");
+    const Value& value = graph.values[v];
+    return std::string(dtype_name(value.dtype)) + (value.shape ? shape_to_string(*value.shape) : "[?]");
+  };
+  std::string text;
+  for (int v : node.inputs) text += (text.empty() ? "" : ",") + describe(v);
+  text += "->";
+  for (size_t i = 0; i < node.outputs.size(); ++i) text += (i ? "," : "") + describe(node.outputs[i]);
+  return text;
+}
+
+}  // namespace
+
+std::string Session::default_perf_model_path() {
+  if (const char* explicit_path = std::getenv("HXRT_PERF_MODEL")) return explicit_path;  // "none" disables
+  std::string base;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME")) base = xdg;
+  else if (const char* home = std::getenv("HOME")) base = std::string(home) + "/.cache";
+  else base = "/tmp";
+  return base + "/hxrt/perf-model.json";
+}
+
+void Session::apply_measured_costs(const std::string& path) {
+  sched::PerfModel model;
+  try {
+    model = sched::PerfModel::load(path);
+  } catch (const std::exception& e) {
+    environment_.logger().warning("ignoring the performance model " + path + ": " + e.what());
+    return;
+  }
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    std::string sig = signature(graph_, graph_.nodes[n]);
+    for (size_t d = 0; d < devices_.size(); ++d) {
+      SupportAnswer& answer = support_.support[n][d];
+      if (!answer.supported) continue;
+      if (auto measured = model.cost(device_key(*devices_[d]), graph_.nodes[n].op_type, sig)) answer.estimated_ns = *measured;
+    }
+  }
+}
+
+void Session::calibrate(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, int runs,
+                        const std::string& path) const {
+  sched::PerfModel model = sched::PerfModel::load(path);
+  for (int r = 0; r < runs; ++r) {
+    RunTrace trace;
+    executor_->run(inputs, outputs, &trace);
+    for (const TraceRecord& record : trace.measured) {
+      if (record.category != "compute" || record.node < 0) continue;
+      const Node& node = graph_.nodes[record.node];
+      model.record(device_key(*devices_[record.device]), node.op_type, signature(graph_, node),
+                   (record.end_us - record.start_us) * 1e3);
+    }
+  }
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  model.save(path);
 }
 
 std::string Session::explain(std::vector<TraceRecord>* predicted) const {

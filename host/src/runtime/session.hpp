@@ -24,6 +24,9 @@ struct SessionConfig {
   std::map<std::string, HostTensor> input_values;
   std::shared_ptr<Placer> placer;             // default: CostPlacer (hxrt's scheduler)
   ExecutorOptions executor;                   // throughput objective raises runs_in_flight to at least 4
+  // Measured op costs that override the plugins' estimates (see perf_model_path()).
+  // "" = the default path; "none" = use no measurements.
+  std::string perf_model;
 };
 
 struct NodePlacement {
@@ -47,6 +50,13 @@ class Session {
   const std::vector<DeviceRecord*>& devices() const { return devices_; }
   const std::vector<NodePlacement>& placements() const { return placements_; }
   const std::vector<DeviceMemoryStats>& memory_stats() const { return executor_->memory_stats(); }
+  // Runs `runs` traced runs and records each node's measured time on its
+  // device into the performance model at `path` (created if missing).
+  void calibrate(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, int runs,
+                 const std::string& path) const;
+  // $HXRT_PERF_MODEL ("none" disables it), else $XDG_CACHE_HOME (or ~/.cache)/hxrt/perf-model.json.
+  static std::string default_perf_model_path();
+
   // Placement with each device's answer per node, the predicted schedule and
   // its transfers, as readable text; `predicted` receives the schedule.
   std::string explain(std::vector<TraceRecord>* predicted = nullptr) const;
@@ -61,6 +71,7 @@ class Session {
  private:
   std::vector<DeviceRecord*> select_devices(const SessionConfig& config) const;
   void drop_folded_nodes();
+  void apply_measured_costs(const std::string& path);
 
   Environment& environment_;
   std::vector<DeviceRecord*> devices_;

@@ -16,6 +16,8 @@ struct TraceRecord {
   double start_us = 0;   // from the start of the run
   double end_us = 0;
   uint64_t bytes = 0;    // copies: bytes moved
+  int node = -1;         // compute: the graph node
+  int device = -1;       // index into the session's devices
 };
 
 struct RunTrace {
