@@ -6,6 +6,7 @@
 // visibility (the module is built with -fvisibility=hidden).
 #pragma once
 
+#include "hxrt/plugin_support/abi_checks.hpp"
 #include <omp.h>
 
 #include <cstddef>
@@ -24,9 +25,7 @@
 #include "kernel.hpp"
 
 // The size of the version 1.0 part of an ABI struct: up to and including `last_field`.
-#define HXRT_V1_SIZE(type, last_field) (offsetof(type, last_field) + sizeof(((type*)nullptr)->last_field))
 // The arguments check_args() wants for an args struct: its v1.0 size and its name.
-#define HXRT_V1_ARGS(type, last_field) HXRT_V1_SIZE(type, last_field), #type
 
 // ---------------------------------------------------------------------------
 // Handle types (opaque to the host).

@@ -4,6 +4,7 @@
 // visibility).
 #pragma once
 
+#include "hxrt/plugin_support/abi_checks.hpp"
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -17,8 +18,6 @@
 #include "ops.hpp"
 
 // The size of the version 1.0 part of an ABI struct: up to and including `last_field`.
-#define HXRT_V1_SIZE(type, last_field) (offsetof(type, last_field) + sizeof(((type*)nullptr)->last_field))
-#define HXRT_V1_ARGS(type, last_field) HXRT_V1_SIZE(type, last_field), #type
 
 struct hxrt_device {
   hxrt_plugin_context* context = nullptr;

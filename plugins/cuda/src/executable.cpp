@@ -8,6 +8,7 @@
 // Execute launches the ops on the stream; from the second run on it replays a
 // CUDA graph captured for the bound buffers, so repeated inference costs one
 // graph launch.
+#include "hxrt/plugin_support/abi_checks.hpp"
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -17,6 +18,10 @@
 #include <vector>
 
 #include "cuda_objects.hpp"
+
+using hxrt::plugin::check_graph;
+using hxrt::plugin::check_node;
+using hxrt::plugin::value_bytes;
 
 namespace hxrt::cuda {
 namespace {
@@ -75,50 +80,6 @@ struct hxrt_executable {
 
 namespace hxrt::cuda {
 namespace {
-
-void check_node(const hxrt_node_desc* node) {
-  require_non_null(node, "node");
-  require_struct_size(node->struct_size, HXRT_V1_SIZE(hxrt_node_desc, outputs), "hxrt_node_desc");
-  require_non_null(node->op_type, "node->op_type");
-  if (node->num_attributes > 0) require_non_null(node->attributes, "node->attributes");
-  if (node->num_inputs > 0) require_non_null(node->inputs, "node->inputs");
-  if (node->num_outputs > 0) require_non_null(node->outputs, "node->outputs");
-  for (size_t i = 0; i < node->num_attributes; ++i) require_non_null(node->attributes[i], "node attribute");
-}
-
-void check_graph(const hxrt_graph_desc* graph) {
-  require_non_null(graph, "graph");
-  require_struct_size(graph->struct_size, HXRT_V1_SIZE(hxrt_graph_desc, output_values), "hxrt_graph_desc");
-  if (graph->num_values > 0) require_non_null(graph->values, "graph->values");
-  if (graph->num_nodes > 0) require_non_null(graph->nodes, "graph->nodes");
-  if (graph->num_inputs > 0) require_non_null(graph->input_values, "graph->input_values");
-  if (graph->num_outputs > 0) require_non_null(graph->output_values, "graph->output_values");
-  auto check_value = [&](int64_t v, bool allow_missing, const char* what) {
-    if (v == -1 && allow_missing) return;
-    if (v < 0 || static_cast<uint64_t>(v) >= graph->num_values)
-      throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, std::string(what) + " refers to value " + std::to_string(v) +
-                                                          " outside 0.." + std::to_string(graph->num_values));
-  };
-  for (size_t v = 0; v < graph->num_values; ++v) require_non_null(graph->values[v], "graph value");
-  for (size_t n = 0; n < graph->num_nodes; ++n) {
-    const hxrt_graph_node* gn = graph->nodes[n];
-    require_non_null(gn, "graph node");
-    require_struct_size(gn->struct_size, HXRT_V1_SIZE(hxrt_graph_node, output_values), "hxrt_graph_node");
-    check_node(gn->node);
-    if (gn->node->num_inputs > 0) require_non_null(gn->input_values, "graph node input_values");
-    if (gn->node->num_outputs > 0) require_non_null(gn->output_values, "graph node output_values");
-    for (size_t i = 0; i < gn->node->num_inputs; ++i) check_value(gn->input_values[i], true, "node input");
-    for (size_t i = 0; i < gn->node->num_outputs; ++i) check_value(gn->output_values[i], true, "node output");
-  }
-  for (size_t i = 0; i < graph->num_inputs; ++i) check_value(graph->input_values[i], false, "graph input");
-  for (size_t i = 0; i < graph->num_outputs; ++i) check_value(graph->output_values[i], false, "graph output");
-}
-
-size_t value_bytes(const hxrt_tensor_desc& desc) {
-  for (size_t i = 0; i < desc.rank; ++i)
-    if (desc.dims == nullptr || desc.dims[i] < 0) throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, "negative or missing dimension");
-  return static_cast<size_t>(plugin::element_count(plugin::shape_of(desc))) * plugin::dtype_size(desc.dtype);
-}
 
 std::string step_name(const hxrt_node_desc& node, size_t index) {
   std::string name = std::string(node.op_type);

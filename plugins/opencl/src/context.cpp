@@ -216,7 +216,7 @@ DevicePlan plan_for_device(const hxrt_device& device, const plugin::NodeReader& 
 namespace entry {
 
 hxrt_plugin_status* context_create(hxrt_context_create_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_context_create_args, context), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_context_create_args, context), [&] {
     args->context = nullptr;
     auto ctx = std::make_unique<hxrt_plugin_context>();
     ctx->logger = args->logger;
@@ -262,7 +262,7 @@ void context_destroy(hxrt_plugin_context* context) {
 }
 
 hxrt_plugin_status* context_get_devices(hxrt_context_get_devices_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_context_get_devices_args, devices), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_context_get_devices_args, devices), [&] {
     require_non_null(args->context, "context");
     args->num_devices = args->context->device_list.size();
     args->devices = args->context->device_list.data();
@@ -270,7 +270,7 @@ hxrt_plugin_status* context_get_devices(hxrt_context_get_devices_args* args) {
 }
 
 hxrt_plugin_status* device_get_properties(hxrt_device_get_properties_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_device_get_properties_args, properties), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_device_get_properties_args, properties), [&] {
     require_non_null(args->device, "device");
     require_non_null(args->properties, "properties");
     hxrt_device_properties* p = args->properties;
@@ -293,7 +293,7 @@ hxrt_plugin_status* device_get_properties(hxrt_device_get_properties_args* args)
 }
 
 hxrt_plugin_status* device_get_transfer_costs(hxrt_device_get_transfer_costs_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_device_get_transfer_costs_args, costs), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_device_get_transfer_costs_args, costs), [&] {
     require_non_null(args->device, "device");
     require_non_null(args->costs, "costs");
     const hxrt_device& d = *args->device;

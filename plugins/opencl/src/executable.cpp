@@ -1,9 +1,14 @@
 // OpenCL plugin entry points: op support and executables. A graph compiles to
 // a list of steps (kernel launches and buffer copies) over per-value memory.
+#include "hxrt/plugin_support/abi_checks.hpp"
 #include <cstring>
 #include <memory>
 
 #include "plugin_objects.hpp"
+
+using hxrt::plugin::check_graph;
+using hxrt::plugin::check_node;
+using hxrt::plugin::value_bytes;
 
 namespace hxrt::ocl {
 
@@ -63,61 +68,6 @@ struct hxrt_executable {
 
 namespace hxrt::ocl {
 namespace {
-
-void check_node(const hxrt_node_desc* node) {
-  require_non_null(node, "node");
-  require_struct_size(node->struct_size, HXRT_OCL_V1_SIZE(hxrt_node_desc, outputs), "hxrt_node_desc");
-  require_non_null(node->op_type, "node->op_type");
-  require_non_null(node->domain, "node->domain");
-  if (node->num_attributes > 0) require_non_null(node->attributes, "node->attributes");
-  if (node->num_inputs > 0) require_non_null(node->inputs, "node->inputs");
-  if (node->num_outputs > 0) require_non_null(node->outputs, "node->outputs");
-  auto check_tensor = [](const hxrt_tensor_desc* t) {
-    if (t == nullptr) return;
-    require_struct_size(t->struct_size, HXRT_OCL_V1_SIZE(hxrt_tensor_desc, constant_size_bytes), "hxrt_tensor_desc");
-    if (t->rank > 0) require_non_null(t->dims, "tensor dims");
-    for (size_t i = 0; i < t->rank; ++i)
-      if (t->dims[i] < 0) throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, "a tensor has a negative dimension");
-  };
-  for (size_t i = 0; i < node->num_inputs; ++i) check_tensor(node->inputs[i]);
-  for (size_t i = 0; i < node->num_outputs; ++i) check_tensor(node->outputs[i]);
-  for (size_t i = 0; i < node->num_attributes; ++i) {
-    require_non_null(node->attributes[i], "attribute");
-    require_non_null(node->attributes[i]->name, "attribute name");
-  }
-}
-
-void check_graph(const hxrt_graph_desc* graph) {
-  require_non_null(graph, "graph");
-  require_struct_size(graph->struct_size, HXRT_OCL_V1_SIZE(hxrt_graph_desc, output_values), "hxrt_graph_desc");
-  if (graph->num_values > 0) require_non_null(graph->values, "graph->values");
-  if (graph->num_nodes > 0) require_non_null(graph->nodes, "graph->nodes");
-  if (graph->num_inputs > 0) require_non_null(graph->input_values, "graph->input_values");
-  if (graph->num_outputs > 0) require_non_null(graph->output_values, "graph->output_values");
-  auto check_value = [&](int64_t v, bool allow_missing, const char* what) {
-    if (v == -1 && allow_missing) return;
-    if (v < 0 || static_cast<uint64_t>(v) >= graph->num_values)
-      throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, std::string(what) + " refers to value " + std::to_string(v) +
-                                                          " outside 0.." + std::to_string(graph->num_values));
-  };
-  for (size_t v = 0; v < graph->num_values; ++v) require_non_null(graph->values[v], "graph value");
-  for (size_t n = 0; n < graph->num_nodes; ++n) {
-    const hxrt_graph_node* gn = graph->nodes[n];
-    require_non_null(gn, "graph node");
-    require_struct_size(gn->struct_size, HXRT_OCL_V1_SIZE(hxrt_graph_node, output_values), "hxrt_graph_node");
-    check_node(gn->node);
-    if (gn->node->num_inputs > 0) require_non_null(gn->input_values, "graph node input_values");
-    if (gn->node->num_outputs > 0) require_non_null(gn->output_values, "graph node output_values");
-    for (size_t i = 0; i < gn->node->num_inputs; ++i) check_value(gn->input_values[i], true, "node input");
-    for (size_t i = 0; i < gn->node->num_outputs; ++i) check_value(gn->output_values[i], true, "node output");
-  }
-  for (size_t i = 0; i < graph->num_inputs; ++i) check_value(graph->input_values[i], false, "graph input");
-  for (size_t i = 0; i < graph->num_outputs; ++i) check_value(graph->output_values[i], false, "graph output");
-}
-
-size_t value_bytes(const hxrt_tensor_desc& desc) {
-  return static_cast<size_t>(plugin::element_count(plugin::shape_of(desc))) * plugin::dtype_size(desc.dtype);
-}
 
 cl_mem upload(hxrt_device* d, const void* data, size_t bytes, const std::string& what) {
   cl_int err = CL_SUCCESS;
@@ -237,7 +187,7 @@ std::unique_ptr<CompiledGraph> compile_graph(hxrt_device* device, const hxrt_gra
 namespace entry {
 
 hxrt_plugin_status* query_op_support(hxrt_query_op_support_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_query_op_support_args, reason_message_capacity), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_query_op_support_args, reason_message_capacity), [&] {
     require_non_null(args->device, "device");
     check_node(args->node);
     NodeReader reader(*args->node);
@@ -260,7 +210,7 @@ hxrt_plugin_status* query_op_support(hxrt_query_op_support_args* args) {
 }
 
 hxrt_plugin_status* executable_compile(hxrt_executable_compile_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_executable_compile_args, executable), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_executable_compile_args, executable), [&] {
     args->executable = nullptr;
     require_non_null(args->device, "device");
     check_graph(args->graph);
@@ -295,7 +245,7 @@ struct RunMemory {
 }  // namespace
 
 hxrt_plugin_status* executable_execute(hxrt_executable_execute_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_executable_execute_args, output_offsets), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_executable_execute_args, output_offsets), [&] {
     require_non_null(args->executable, "executable");
     require_non_null(args->stream, "stream");
     CompiledGraph& g = *args->executable->graph;

@@ -87,7 +87,7 @@ hxrt_plugin_status* error_status(const std::optional<PluginError>& error) {
 namespace entry {
 
 hxrt_plugin_status* buffer_allocate(hxrt_buffer_allocate_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_buffer_allocate_args, buffer), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_buffer_allocate_args, buffer), [&] {
     args->buffer = nullptr;
     require_non_null(args->device, "device");
     hxrt_device* d = args->device;
@@ -130,14 +130,14 @@ hxrt_plugin_status* buffer_allocate(hxrt_buffer_allocate_args* args) {
 void buffer_destroy(hxrt_buffer* buffer) { delete buffer; }
 
 hxrt_plugin_status* buffer_get_host_pointer(hxrt_buffer_get_host_pointer_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_buffer_get_host_pointer_args, host_pointer), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_buffer_get_host_pointer_args, host_pointer), [&] {
     require_non_null(args->buffer, "buffer");
     args->host_pointer = args->buffer->host;  // NULL for DEVICE buffers (R4.5)
   });
 }
 
 hxrt_plugin_status* stream_create(hxrt_stream_create_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_stream_create_args, stream), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_stream_create_args, stream), [&] {
     args->stream = nullptr;
     require_non_null(args->device, "device");
     auto stream = std::make_unique<hxrt_stream>();
@@ -168,7 +168,7 @@ hxrt_plugin_status* stream_synchronize(hxrt_stream* stream) {
 }
 
 hxrt_plugin_status* stream_wait_event(hxrt_stream_wait_event_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_stream_wait_event_args, event), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_stream_wait_event_args, event), [&] {
     require_non_null(args->stream, "stream");
     require_non_null(args->event, "event");
     hxrt_stream* s = args->stream;
@@ -215,7 +215,7 @@ hxrt_plugin_status* stream_wait_event(hxrt_stream_wait_event_args* args) {
 }
 
 hxrt_plugin_status* event_create(hxrt_event_create_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_event_create_args, event), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_event_create_args, event), [&] {
     args->event = nullptr;
     require_non_null(args->device, "device");
     auto event = std::make_unique<hxrt_event>();
@@ -227,7 +227,7 @@ hxrt_plugin_status* event_create(hxrt_event_create_args* args) {
 void event_destroy(hxrt_event* event) { delete event; }  // captures live on in waits that hold them
 
 hxrt_plugin_status* event_record(hxrt_event_record_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_event_record_args, stream), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_event_record_args, stream), [&] {
     require_non_null(args->event, "event");
     require_non_null(args->stream, "stream");
     if (args->stream->device != args->event->device)
@@ -275,7 +275,7 @@ hxrt_plugin_status* event_synchronize(hxrt_event* event) {
 }
 
 hxrt_plugin_status* event_query(hxrt_event_query_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_event_query_args, completed), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_event_query_args, completed), [&] {
     require_non_null(args->event, "event");
     auto capture = args->event->get();
     cl_int status = CL_COMPLETE;
@@ -296,7 +296,7 @@ char* mapped_bytes(const hxrt_buffer* buffer, uint64_t offset) {
 }  // namespace
 
 hxrt_plugin_status* copy_to_device(hxrt_copy_to_device_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_copy_to_device_args, size_bytes), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_copy_to_device_args, size_bytes), [&] {
     require_non_null(args->stream, "stream");
     require_non_null(args->dst, "dst");
     if (args->size_bytes > 0) require_non_null(args->src, "src");
@@ -320,7 +320,7 @@ hxrt_plugin_status* copy_to_device(hxrt_copy_to_device_args* args) {
 }
 
 hxrt_plugin_status* copy_to_host(hxrt_copy_to_host_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_copy_to_host_args, size_bytes), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_copy_to_host_args, size_bytes), [&] {
     require_non_null(args->stream, "stream");
     require_non_null(args->src, "src");
     if (args->size_bytes > 0) require_non_null(args->dst, "dst");
@@ -344,7 +344,7 @@ hxrt_plugin_status* copy_to_host(hxrt_copy_to_host_args* args) {
 }
 
 hxrt_plugin_status* copy_on_device(hxrt_copy_on_device_args* args) {
-  return check_args(args, HXRT_OCL_V1_ARGS(hxrt_copy_on_device_args, size_bytes), [&] {
+  return check_args(args, HXRT_V1_ARGS(hxrt_copy_on_device_args, size_bytes), [&] {
     require_non_null(args->stream, "stream");
     require_non_null(args->src, "src");
     require_non_null(args->dst, "dst");

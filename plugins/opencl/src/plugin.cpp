@@ -103,7 +103,7 @@ const hxrt_plugin_api& api_table() {
 }  // namespace hxrt::ocl
 
 extern "C" HXRT_PLUGIN_EXPORT hxrt_status_code hxrt_plugin_negotiate(hxrt_plugin_negotiate_args* args) {
-  if (args == nullptr || args->struct_size < HXRT_OCL_V1_SIZE(hxrt_plugin_negotiate_args, message_capacity))
+  if (args == nullptr || args->struct_size < HXRT_V1_SIZE(hxrt_plugin_negotiate_args, message_capacity))
     return HXRT_STATUS_INVALID_ARGUMENT;
   args->plugin_abi_major = HXRT_ABI_VERSION_MAJOR;
   args->plugin_abi_minor = HXRT_ABI_VERSION_MINOR;

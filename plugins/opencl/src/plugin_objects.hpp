@@ -2,6 +2,7 @@
 // and the entry points plugin.cpp collects into the function table.
 #pragma once
 
+#include "hxrt/plugin_support/abi_checks.hpp"
 #include <atomic>
 #include <cstddef>
 #include <memory>
@@ -19,8 +20,6 @@
 #include "programs.hpp"
 
 // The size of the version 1.0 part of an ABI struct: up to and including `last_field`.
-#define HXRT_OCL_V1_SIZE(type, last_field) (offsetof(type, last_field) + sizeof(((type*)nullptr)->last_field))
-#define HXRT_OCL_V1_ARGS(type, last_field) HXRT_OCL_V1_SIZE(type, last_field), #type
 
 struct hxrt_device {
   hxrt_plugin_context* context = nullptr;
