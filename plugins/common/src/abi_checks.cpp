@@ -1,5 +1,8 @@
 #include "hxrt/plugin_support/abi_checks.hpp"
 
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "hxrt/plugin_support/node_reader.hpp"
@@ -71,6 +74,28 @@ size_t value_bytes(const hxrt_tensor_desc& desc) {
     if (desc.dims == nullptr || desc.dims[i] < 0)
       throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, "negative or missing dimension");
   return static_cast<size_t>(element_count(shape_of(desc))) * dtype_size(desc.dtype);
+}
+
+hxrt_status_code negotiate(hxrt_plugin_negotiate_args* args, const hxrt_plugin_api& table) {
+  if (args == nullptr || args->struct_size < HXRT_V1_SIZE(hxrt_plugin_negotiate_args, message_capacity))
+    return HXRT_STATUS_INVALID_ARGUMENT;
+  args->plugin_abi_major = HXRT_ABI_VERSION_MAJOR;
+  args->plugin_abi_minor = HXRT_ABI_VERSION_MINOR;
+  const char* name = table.identity != nullptr && table.identity->name != nullptr ? table.identity->name : "?";
+  char text[192] = {0};  // a stack buffer: negotiation never allocates
+  hxrt_status_code code = HXRT_STATUS_OK;
+  if (args->host_abi_major != HXRT_ABI_VERSION_MAJOR) {
+    std::snprintf(text, sizeof(text), "plugin %s implements hxrt plugin ABI %u.%u, the host speaks %u.%u: major versions differ",
+                  name, HXRT_ABI_VERSION_MAJOR, HXRT_ABI_VERSION_MINOR, args->host_abi_major, args->host_abi_minor);
+    code = HXRT_STATUS_VERSION_MISMATCH;
+  }
+  args->api = code == HXRT_STATUS_OK ? &table : nullptr;
+  if (args->message != nullptr && args->message_capacity > 0) {  // "" on success (R1.3)
+    size_t n = std::min(std::strlen(text), args->message_capacity - 1);
+    std::memcpy(args->message, text, n);
+    args->message[n] = '\0';
+  }
+  return code;
 }
 
 }  // namespace hxrt::plugin

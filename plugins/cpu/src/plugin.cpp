@@ -8,6 +8,7 @@
 // exported symbol. The entry points live in plugin_context.cpp (context and
 // devices), plugin_memory_streams.cpp (buffers, streams, events, copies) and
 // plugin_executable.cpp (op support, claiming, compilation, execution).
+#include "hxrt/plugin_support/abi_checks.hpp"
 #include <dnnl.hpp>
 
 #include <algorithm>
@@ -125,25 +126,5 @@ const hxrt_plugin_api& api_table() {
 }  // namespace hxrt::cpu
 
 extern "C" HXRT_PLUGIN_EXPORT hxrt_status_code hxrt_plugin_negotiate(hxrt_plugin_negotiate_args* args) {
-  if (args == nullptr || args->struct_size < HXRT_V1_SIZE(hxrt_plugin_negotiate_args, message_capacity))
-    return HXRT_STATUS_INVALID_ARGUMENT;
-  args->plugin_abi_major = HXRT_ABI_VERSION_MAJOR;
-  args->plugin_abi_minor = HXRT_ABI_VERSION_MINOR;
-  if (args->host_abi_major != HXRT_ABI_VERSION_MAJOR) {
-    args->api = nullptr;
-    // Never allocates: format into a stack buffer.
-    char text[160];
-    std::snprintf(text, sizeof(text), "host speaks ABI %u.%u, plugin implements %u.%u", args->host_abi_major,
-                  args->host_abi_minor, HXRT_ABI_VERSION_MAJOR, HXRT_ABI_VERSION_MINOR);
-    if (args->message != nullptr && args->message_capacity > 0) {
-      size_t n = std::min(std::strlen(text), args->message_capacity - 1);
-      std::memcpy(args->message, text, n);
-      args->message[n] = '\0';
-    }
-    return HXRT_STATUS_VERSION_MISMATCH;
-  }
-  args->api = &hxrt::cpu::api_table();
-  // R1.3: an accepted negotiation leaves an empty message.
-  if (args->message != nullptr && args->message_capacity > 0) args->message[0] = '\0';
-  return HXRT_STATUS_OK;
+  return hxrt::plugin::negotiate(args, hxrt::cpu::api_table());
 }

@@ -8,6 +8,7 @@
 //
 // This file holds the identity, the function table and negotiation, the one
 // exported symbol. Entry points: context.cpp, memory_streams.cpp, executable.cpp.
+#include "hxrt/plugin_support/abi_checks.hpp"
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -110,24 +111,5 @@ const hxrt_plugin_api& api_table() {
 }  // namespace hxrt::cuda
 
 extern "C" HXRT_PLUGIN_EXPORT hxrt_status_code hxrt_plugin_negotiate(hxrt_plugin_negotiate_args* args) {
-  if (args == nullptr || args->struct_size < HXRT_V1_SIZE(hxrt_plugin_negotiate_args, message_capacity))
-    return HXRT_STATUS_INVALID_ARGUMENT;
-  args->plugin_abi_major = HXRT_ABI_VERSION_MAJOR;
-  args->plugin_abi_minor = HXRT_ABI_VERSION_MINOR;
-  if (args->host_abi_major != HXRT_ABI_VERSION_MAJOR) {
-    args->api = nullptr;
-    char text[160];  // a stack buffer: negotiation never allocates
-    std::snprintf(text, sizeof(text),
-                  "plugin cuda speaks hxrt plugin ABI %u.%u, the host speaks %u.%u: major versions differ",
-                  HXRT_ABI_VERSION_MAJOR, HXRT_ABI_VERSION_MINOR, args->host_abi_major, args->host_abi_minor);
-    if (args->message != nullptr && args->message_capacity > 0) {
-      size_t n = std::min(std::strlen(text), args->message_capacity - 1);
-      std::memcpy(args->message, text, n);
-      args->message[n] = '\0';
-    }
-    return HXRT_STATUS_VERSION_MISMATCH;
-  }
-  if (args->message != nullptr && args->message_capacity > 0) args->message[0] = '\0';
-  args->api = &hxrt::cuda::api_table();
-  return HXRT_STATUS_OK;
+  return hxrt::plugin::negotiate(args, hxrt::cuda::api_table());
 }

@@ -21,4 +21,9 @@ void check_graph(const hxrt_graph_desc* graph);
 // The dense byte size of a tensor; throws on a negative or missing dimension.
 size_t value_bytes(const hxrt_tensor_desc& desc);
 
+// The whole of hxrt_plugin_negotiate for a plugin built against this header
+// (R1): refuses another major with a message naming both versions (never
+// allocates), otherwise answers this version and `table`.
+hxrt_status_code negotiate(hxrt_plugin_negotiate_args* args, const hxrt_plugin_api& table);
+
 }  // namespace hxrt::plugin
