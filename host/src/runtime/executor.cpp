@@ -60,21 +60,21 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
       if (v >= 0 && home_[v] >= 0 && home_[v] != placement.device_of_node[n])
         consumers_elsewhere[v].insert(placement.device_of_node[n]);
 
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    const Node& node = graph.nodes[n];
-    int d = placement.device_of_node[n];
-    Step step{static_cast<int>(n), d, nullptr, {}, {}};
-    SubgraphView view(graph, {static_cast<int>(n)}, /*all_outputs=*/true);
+  for (const std::vector<int>& group : group_nodes(placement)) {
+    int d = placement.device_of_node[group.front()];
+    Step step{group, d, nullptr, {}, {}};
+    // A lone node compiles every output (unused ones too); a group exposes
+    // only what is read outside it, the rest stays inside the executable.
+    SubgraphView view(graph, group, /*all_outputs=*/group.size() == 1);
     for (int v : view.input_values()) {
       if (home_[v] >= 0 && home_[v] != d && resident.insert({v, d}).second) plan_transfer(v, d, actions);
       step.inputs.push_back({v, d});
     }
     for (int v : view.output_values()) step.outputs.push_back({v, d});
-    step.executable = compile(*devices_[d], view.desc(), fmt::format("node '{}' ({})", node.name, node.op_type));
+    step.executable = compile(*devices_[d], view.desc(), step_name(step));
     steps_.push_back(std::move(step));
     actions.push_back({ActionKind::kExecute, -1, -1, d, static_cast<int>(steps_.size() - 1), -1});
-    for (int v : node.outputs) {
-      if (v < 0) continue;
+    for (int v : view.output_values()) {
       auto it = consumers_elsewhere.find(v);
       bool crosses_plugins = false;
       if (it != consumers_elsewhere.end())
@@ -109,6 +109,48 @@ Executor::~Executor() {
     }
 }
 
+std::vector<std::vector<int>> Executor::group_nodes(const Placement& placement) const {
+  std::vector<int64_t> claim(graph_.nodes.size(), -1);
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    const DeviceRecord& device = *devices_[d];
+    if (device.plugin->api().claim_subgraph == nullptr) continue;
+    std::vector<int> on_device;
+    for (size_t n = 0; n < graph_.nodes.size(); ++n)
+      if (placement.device_of_node[n] == static_cast<int>(d)) on_device.push_back(static_cast<int>(n));
+    if (on_device.size() < 2) continue;
+    SubgraphView view(graph_, on_device, /*all_outputs=*/false);
+    std::vector<int64_t> group_of(on_device.size(), -1);
+    hxrt_claim_subgraph_args args{};
+    args.struct_size = sizeof(args);
+    args.device = device.handle;
+    args.graph = view.desc();
+    args.group_of_node = group_of.data();
+    hxrt_plugin_status* status = device.plugin->api().claim_subgraph(&args);
+    if (status != nullptr) {  // a failed claim only costs the fusion
+      logger_.warning(device.id + ": claim_subgraph failed: " + device.plugin->api().status_get_message(status));
+      device.plugin->api().status_destroy(status);
+      continue;
+    }
+    for (size_t i = 0; i < on_device.size(); ++i) claim[on_device[i]] = group_of[i];
+  }
+  std::vector<std::vector<int>> groups;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    int node = static_cast<int>(n);
+    bool joins = !groups.empty() && claim[n] >= 0 && claim[groups.back().back()] == claim[n] &&
+                 placement.device_of_node[groups.back().back()] == placement.device_of_node[n];
+    if (joins) groups.back().push_back(node);
+    else groups.push_back({node});
+  }
+  return groups;
+}
+
+std::string Executor::step_name(const Step& step) const {
+  const Node& first = graph_.nodes[step.nodes.front()];
+  std::string name = fmt::format("node '{}' ({})", first.name, first.op_type);
+  if (step.nodes.size() > 1) name += fmt::format(" + {} fused", step.nodes.size() - 1);
+  return name;
+}
+
 int64_t Executor::bytes_of(int value) const {
   const Value& v = graph_.values[value];
   return element_count(*v.shape) * static_cast<int64_t>(dtype_size(v.dtype));
@@ -125,8 +167,8 @@ void Executor::plan_transfer(int value, int device, std::vector<Action>& actions
     staged_values_[value] = from;
     for (size_t i = 0; i < actions.size(); ++i) {
       if (actions[i].kind != ActionKind::kExecute) continue;
-      const auto& produced = graph_.nodes[steps_[actions[i].step].node].outputs;
-      if (std::find(produced.begin(), produced.end(), value) == produced.end()) continue;
+      const auto& produced = steps_[actions[i].step].outputs;
+      if (std::find(produced.begin(), produced.end(), Key{value, from}) == produced.end()) continue;
       actions.insert(actions.begin() + static_cast<long>(i) + 1, {ActionKind::kToStaging, value, from, -1, -1, -1});
       break;
     }
@@ -255,9 +297,8 @@ void Executor::perform(Context& c, size_t index, const std::vector<const void*>&
       break;
     case ActionKind::kExecute: {
       const Step& step = steps_[a.step];
-      const Node& node = graph_.nodes[step.node];
       execute(*devices_[step.device], step.executable.get(), c.streams[step.device].get(), c.step_inputs[a.step],
-              c.step_outputs[a.step], fmt::format("executing node '{}' ({})", node.name, node.op_type));
+              c.step_outputs[a.step], "executing " + step_name(step));
       break;
     }
     case ActionKind::kToStaging: {
@@ -345,10 +386,10 @@ TraceRecord Executor::describe(const Action& a) const {
   r.track = devices_[stream]->id + " stream";
   r.device = stream;
   if (a.kind == ActionKind::kExecute) {
-    const Node& node = graph_.nodes[steps_[a.step].node];
-    r.name = node.name + " (" + node.op_type + ")";
+    const Step& step = steps_[a.step];
+    r.name = step_name(step);
     r.category = "compute";
-    r.node = steps_[a.step].node;
+    if (step.nodes.size() == 1) r.node = step.nodes.front();  // calibration keys single nodes only
     return r;
   }
   static const char* kinds[] = {"upload", "", "to staging", "from staging", "peer copy", "download"};
@@ -378,7 +419,7 @@ std::vector<TraceRecord> Executor::predict() const {
       case ActionKind::kUpload: duration = link_us(costs.host_to_device_pageable, r.bytes); break;
       case ActionKind::kExecute:
         for (const Key& k : steps_[a.step].inputs) earliest = std::max(earliest, ready[k]);
-        duration = estimated_ns_.empty() ? 0 : estimated_ns_[steps_[a.step].node] / 1e3;
+        for (int n : steps_[a.step].nodes) duration += estimated_ns_.empty() ? 0 : estimated_ns_[n] / 1e3;
         break;
       case ActionKind::kToStaging: case ActionKind::kDownloadOutput:
         earliest = std::max(earliest, ready[{a.value, a.from}]);

@@ -67,7 +67,7 @@ class Executor {
   };
   using Key = std::pair<int, int>;  // (value, device)
   struct Step {
-    int node;
+    std::vector<int> nodes;  // one node, or a group the plugin claimed (consecutive in topological order)
     int device;
     ExecutablePtr executable;
     std::vector<Key> inputs, outputs;
@@ -76,6 +76,11 @@ class Executor {
   struct Context;   // everything one run in flight owns
 
   int64_t bytes_of(int value) const;
+  // Nodes in topological order, cut into groups: maximal runs of consecutive
+  // nodes on one device that its plugin's claim_subgraph put in one group.
+  // Consecutive runs are convex, so executing a group as one step keeps order.
+  std::vector<std::vector<int>> group_nodes(const Placement& placement) const;
+  std::string step_name(const Step& step) const;
   void plan_transfer(int value, int device, std::vector<Action>& actions);
   void plan_memory();
   std::unique_ptr<Context> make_context();
