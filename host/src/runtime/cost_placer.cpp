@@ -58,14 +58,17 @@ sched::Instance make_instance(const Graph& graph, const std::vector<DeviceRecord
   for (const auto& [ends, bytes] : edge_bytes) instance.edges.push_back({ends.first, ends.second, bytes});
   // Different plugins meet in pinned host memory: both hops count. Devices of
   // one plugin copy directly at the source's device-to-device rate.
+  auto costs = [&](size_t d) -> const hxrt_transfer_costs& {
+    return table.transfer_costs.empty() ? devices[d]->transfer_costs : table.transfer_costs[d];
+  };
   std::vector<sched::HostHop> hops;
-  for (const DeviceRecord* d : devices)
-    hops.push_back({link_of(d->transfer_costs.device_to_host_pinned), link_of(d->transfer_costs.host_to_device_pinned)});
+  for (size_t d = 0; d < devices.size(); ++d)
+    hops.push_back({link_of(costs(d).device_to_host_pinned), link_of(costs(d).host_to_device_pinned)});
   sched::set_links_via_host(instance, hops);
   for (size_t a = 0; a < devices.size(); ++a)
     for (size_t b = 0; b < devices.size(); ++b)
       if (a != b && devices[a]->plugin == devices[b]->plugin)
-        instance.link(static_cast<int>(a), static_cast<int>(b)) = link_of(devices[a]->transfer_costs.device_to_device);
+        instance.link(static_cast<int>(a), static_cast<int>(b)) = link_of(costs(a).device_to_device);
   instance.finalize();
   return instance;
 }

@@ -396,6 +396,12 @@ TraceRecord Executor::describe(const Action& a) const {
   r.name = std::string(kinds[static_cast<int>(a.kind)]) + " " + graph_.values[a.value].name;
   r.category = "copy";
   r.bytes = static_cast<uint64_t>(bytes_of(a.value));
+  switch (a.kind) {
+    case ActionKind::kUpload: case ActionKind::kFromStaging: r.copy_from = -1; r.copy_to = a.to; break;
+    case ActionKind::kToStaging: case ActionKind::kDownloadOutput: r.copy_from = a.from; r.copy_to = -1; break;
+    case ActionKind::kPeerCopy: r.copy_from = a.from; r.copy_to = a.to; break;
+    case ActionKind::kExecute: break;
+  }
   return r;
 }
 
@@ -413,7 +419,8 @@ std::vector<TraceRecord> Executor::predict() const {
   for (const Action& a : actions_) {
     TraceRecord r = describe(a);
     int stream = stream_of(a);
-    const hxrt_transfer_costs& costs = devices_[stream]->transfer_costs;
+    const hxrt_transfer_costs& costs =
+        options_.transfer_costs.empty() ? devices_[stream]->transfer_costs : options_.transfer_costs[stream];
     double earliest = stream_free[stream], duration = 0;
     switch (a.kind) {
       case ActionKind::kUpload: duration = link_us(costs.host_to_device_pageable, r.bytes); break;

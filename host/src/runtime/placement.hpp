@@ -14,6 +14,10 @@ namespace hxrt::host {
 // What every device answered for every node: support[node][device].
 struct SupportTable {
   std::vector<std::vector<SupportAnswer>> support;
+  // Per device (the session's order): the transfer costs placement uses — the
+  // plugin's answer, refined by measurements where the performance model has
+  // them. Empty: each device's own answer.
+  std::vector<hxrt_transfer_costs> transfer_costs;
 };
 
 struct Placement {

@@ -43,6 +43,7 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
   std::vector<double> estimates;
   for (const auto& p : placements_) estimates.push_back(p.estimated_ns);
   ExecutorOptions options = config.executor;
+  if (options.transfer_costs.empty()) options.transfer_costs = support_.transfer_costs;
   // Throughput: several requests in flight, so one request's copies and ops
   // overlap another's on other devices and streams.
   if (config.objective == Objective::kThroughput) options.runs_in_flight = std::max(options.runs_in_flight, 4);
@@ -73,6 +74,8 @@ namespace {
 // The performance model's keys: a device by plugin and name (stable across
 // runs, unlike indices), a node by its op and tensor types.
 std::string device_key(const DeviceRecord& d) { return d.plugin->name() + "/" + d.name; }
+// The performance model's name for host memory, the other end of uploads and downloads.
+constexpr const char* kHostKey = "host";
 
 std::string signature(const Graph& graph, const Node& node) {
   auto describe = [&](int v) {
@@ -114,6 +117,34 @@ void Session::apply_measured_costs(const std::string& path) {
       if (auto measured = model.cost(device_key(*devices_[d]), graph_.nodes[n].op_type, sig)) answer.estimated_ns = *measured;
     }
   }
+  apply_measured_transfers(model);
+}
+
+namespace {
+
+hxrt_link_cost link_cost(const sched::Link& link) {
+  // A fit with no per-byte time still needs a finite rate in the ABI struct
+  // (0 reads as "unknown" there).
+  return {link.latency_ns, link.bytes_per_ns == sched::kInf ? 1e18 : link.bytes_per_ns * 1e9};
+}
+
+}  // namespace
+
+// Measured hops (fitted as latency + bytes / bandwidth from calibration runs)
+// replace the plugin's transfer estimates, for placement and for the
+// predicted trace alike. A hop never measured keeps the plugin's answer.
+void Session::apply_measured_transfers(const sched::PerfModel& model) {
+  support_.transfer_costs.clear();
+  for (const DeviceRecord* device : devices_) support_.transfer_costs.push_back(device->transfer_costs);
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    hxrt_transfer_costs& costs = support_.transfer_costs[d];
+    const std::string key = device_key(*devices_[d]);
+    if (auto to_host = model.transfer(key, kHostKey))
+      costs.device_to_host_pinned = costs.device_to_host_pageable = link_cost(*to_host);
+    if (auto from_host = model.transfer(kHostKey, key))
+      costs.host_to_device_pinned = costs.host_to_device_pageable = link_cost(*from_host);
+    if (auto within = model.transfer(key, key)) costs.device_to_device = link_cost(*within);
+  }
 }
 
 void Session::calibrate(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, int runs,
@@ -123,6 +154,14 @@ void Session::calibrate(const std::vector<const void*>& inputs, const std::vecto
     RunTrace trace;
     executor_->run(inputs, outputs, &trace);
     for (const TraceRecord& record : trace.measured) {
+      if (record.category == "copy" && record.bytes > 0) {
+        auto end = [&](int device) { return device < 0 ? std::string(kHostKey) : device_key(*devices_[device]); };
+        // Copies between two devices of one plugin are fitted as that plugin's device-to-device rate.
+        std::string from = end(record.copy_from), to = end(record.copy_to);
+        if (record.copy_from >= 0 && record.copy_to >= 0) to = from;
+        model.record_transfer(from, to, static_cast<double>(record.bytes), (record.end_us - record.start_us) * 1e3);
+        continue;
+      }
       if (record.category != "compute" || record.node < 0) continue;
       const Node& node = graph_.nodes[record.node];
       model.record(device_key(*devices_[record.device]), node.op_type, signature(graph_, node),

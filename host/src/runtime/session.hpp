@@ -11,6 +11,10 @@
 #include "graph/ir.hpp"
 #include "placement.hpp"
 
+namespace hxrt::sched {
+class PerfModel;
+}
+
 namespace hxrt::host {
 
 enum class Objective { kLatency, kThroughput };
@@ -72,6 +76,7 @@ class Session {
   std::vector<DeviceRecord*> select_devices(const SessionConfig& config) const;
   void drop_folded_nodes();
   void apply_measured_costs(const std::string& path);
+  void apply_measured_transfers(const sched::PerfModel& model);
 
   Environment& environment_;
   std::vector<DeviceRecord*> devices_;

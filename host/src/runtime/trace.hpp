@@ -18,6 +18,11 @@ struct TraceRecord {
   uint64_t bytes = 0;    // copies: bytes moved
   int node = -1;         // compute: the graph node
   int device = -1;       // index into the session's devices
+  // Copies: the hop's source and destination device (indices into the
+  // session's devices; -1 = host memory). The performance model fits
+  // transfer costs per hop from these.
+  int copy_from = -1;
+  int copy_to = -1;
 };
 
 struct RunTrace {
