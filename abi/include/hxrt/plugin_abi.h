@@ -1,4 +1,5 @@
-/* hxrt plugin ABI, version 1.1 (1.0 plus the fields marked "since 1.1").
+/* hxrt plugin ABI, version 1.2 (1.0 plus the fields marked "since 1.1" and
+ * "since 1.2").
  *
  * The one contract between the hxrt host library and a device plugin (a shared
  * library). docs/abi.md is the normative text; the rule numbers (R1.1, ...)
@@ -25,7 +26,7 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 #define HXRT_ABI_VERSION_MAJOR 1u
-#define HXRT_ABI_VERSION_MINOR 1u
+#define HXRT_ABI_VERSION_MINOR 2u
 
 /* The single symbol every plugin exports (R1.1). */
 #define HXRT_PLUGIN_ENTRY_SYMBOL "hxrt_plugin_negotiate"
@@ -209,6 +210,13 @@ typedef struct hxrt_device_properties {
    * (OpenCL's CL_DEVICE_MAX_MEM_ALLOC_SIZE, Vulkan's maxMemoryAllocationSize);
    * 0 means memory_bytes. */
   uint64_t max_allocation_bytes;
+  /* Since 1.2: non-zero when buffer_wrap_host_memory accepts host memory on
+   * this device (R4.6): the device addresses host memory directly (a CPU
+   * device, PoCL, lavapipe) or through mapped, registered pages (CUDA). */
+  int32_t can_wrap_host_memory;
+  /* Since 1.2: the alignment in bytes (a power of two) that the pointer and
+   * the size given to buffer_wrap_host_memory must have; 0 means any. */
+  uint64_t wrap_host_memory_alignment;
 } hxrt_device_properties;
 
 /* One copy direction: time(bytes) = latency_ns + bytes / bandwidth (R6.1). */
@@ -296,6 +304,18 @@ typedef struct hxrt_buffer_get_host_pointer_args {
   hxrt_buffer* buffer;
   void* host_pointer;          /* [out] NULL when not host-addressable */
 } hxrt_buffer_get_host_pointer_args;
+
+/* Since 1.2 (R4.6): wraps caller host memory as a DEVICE buffer of `device`
+ * without copying. The memory stays the caller's: it must stay valid until
+ * buffer_destroy, which never frees it. */
+typedef struct hxrt_buffer_wrap_host_memory_args {
+  size_t struct_size;
+  hxrt_device* device;
+  void* host_pointer;          /* aligned to wrap_host_memory_alignment; NULL only when size_bytes is 0 */
+  uint64_t size_bytes;         /* a multiple of wrap_host_memory_alignment */
+  int32_t read_only;           /* non-zero: the device only reads the memory */
+  hxrt_buffer* buffer;         /* [out] */
+} hxrt_buffer_wrap_host_memory_args;
 
 typedef struct hxrt_stream_create_args {
   size_t struct_size;
@@ -448,6 +468,9 @@ typedef struct hxrt_plugin_api {
   hxrt_plugin_status* (*executable_compile)(hxrt_executable_compile_args* args);       /* [mandatory] */
   void (*executable_destroy)(hxrt_executable* executable);                             /* [mandatory] */
   hxrt_plugin_status* (*executable_execute)(hxrt_executable_execute_args* args);       /* [mandatory] */
+
+  /* Since 1.2. */
+  hxrt_plugin_status* (*buffer_wrap_host_memory)(hxrt_buffer_wrap_host_memory_args* args); /* R4.6 */
 } hxrt_plugin_api;
 
 /* ------------------------------------------------------------------------ */
