@@ -217,6 +217,10 @@ typedef struct hxrt_device_properties {
   /* Since 1.2: the alignment in bytes (a power of two) that the pointer and
    * the size given to buffer_wrap_host_memory must have; 0 means any. */
   uint64_t wrap_host_memory_alignment;
+  /* Since 1.2: non-zero when an executable of a single element-wise node
+   * (R6) runs correctly with its output at exactly the bytes of one input of
+   * the same size (in-place), so the host may plan it that way; 0 = never. */
+  int32_t in_place_elementwise;
 } hxrt_device_properties;
 
 /* One copy direction: time(bytes) = latency_ns + bytes / bandwidth (R6.1). */
