@@ -396,6 +396,7 @@ TraceRecord Executor::describe(const Action& a) const {
   r.name = std::string(kinds[static_cast<int>(a.kind)]) + " " + graph_.values[a.value].name;
   r.category = "copy";
   r.bytes = static_cast<uint64_t>(bytes_of(a.value));
+  r.value = a.value;
   switch (a.kind) {
     case ActionKind::kUpload: case ActionKind::kFromStaging: r.copy_from = -1; r.copy_to = a.to; break;
     case ActionKind::kToStaging: case ActionKind::kDownloadOutput: r.copy_from = a.from; r.copy_to = -1; break;

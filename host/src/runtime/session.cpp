@@ -153,13 +153,25 @@ void Session::calibrate(const std::vector<const void*>& inputs, const std::vecto
   for (int r = 0; r < runs; ++r) {
     RunTrace trace;
     executor_->run(inputs, outputs, &trace);
+    // A value's second hop (host -> device) cannot start before its first hop
+    // (device -> host) ends; the measured span of the second hop may include
+    // that wait, which is not transfer time.
+    std::map<int, double> reached_host_us;
+    for (const TraceRecord& record : trace.measured)
+      if (record.category == "copy" && record.copy_to < 0 && record.value >= 0)
+        reached_host_us[record.value] = record.end_us;
     for (const TraceRecord& record : trace.measured) {
       if (record.category == "copy" && record.bytes > 0) {
         auto end = [&](int device) { return device < 0 ? std::string(kHostKey) : device_key(*devices_[device]); };
         // Copies between two devices of one plugin are fitted as that plugin's device-to-device rate.
         std::string from = end(record.copy_from), to = end(record.copy_to);
         if (record.copy_from >= 0 && record.copy_to >= 0) to = from;
-        model.record_transfer(from, to, static_cast<double>(record.bytes), (record.end_us - record.start_us) * 1e3);
+        double start_us = record.start_us;
+        if (record.copy_from < 0) {
+          auto staged = reached_host_us.find(record.value);
+          if (staged != reached_host_us.end()) start_us = std::max(start_us, staged->second);
+        }
+        model.record_transfer(from, to, static_cast<double>(record.bytes), std::max(0.0, record.end_us - start_us) * 1e3);
         continue;
       }
       if (record.category != "compute" || record.node < 0) continue;

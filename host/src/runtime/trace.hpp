@@ -23,11 +23,15 @@ struct TraceRecord {
   // transfer costs per hop from these.
   int copy_from = -1;
   int copy_to = -1;
+  int value = -1;        // copies: the graph value moved
 };
 
 struct RunTrace {
   std::vector<TraceRecord> measured;
   std::vector<TraceRecord> predicted;
+  // The run's start on the host's steady clock, us: shifts the measured times
+  // of runs in flight together onto one timeline.
+  double origin_us = 0;
 
   double measured_makespan_us() const;
   double predicted_makespan_us() const;
