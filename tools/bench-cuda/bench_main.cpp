@@ -83,12 +83,14 @@ std::vector<uint8_t> random_bytes(const Value& v, std::mt19937& rng) {
 int main(int argc, char** argv) {
   CLI::App app{"hxrt-bench-cuda: time an ONNX model on the CUDA plugin"};
   std::string model, mode = "graph", options, input_raw, output_raw, json_path, plugin_path;
-  int iterations = 100, warmup = 10;
+  int iterations = 100, warmup = 10, rounds = 1;
   bool back_to_back = false;
   app.add_option("model", model)->required();
   app.add_option("--mode", mode, "graph (one executable) or nodes (one per node)")->check(CLI::IsMember({"graph", "nodes"}));
   app.add_option("--iterations", iterations)->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup);
+  app.add_option("--rounds", rounds, "timed rounds of --iterations runs each (median per round reported)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--options", options, "plugin options, e.g. allow_tf32=1");
   app.add_option("--plugin-path", plugin_path, "plugin folder (default: the build's)");
   app.add_option("--input-raw", input_raw, "raw input bytes, inputs concatenated in order");
@@ -174,21 +176,26 @@ int main(int argc, char** argv) {
     };
     for (int i = 0; i < warmup; ++i) run_once();
     enqueue_ms = 0;
-    std::vector<double> lat;
-    if (back_to_back) {
-      auto s = Clock::now();
-      for (int i = 0; i < iterations; ++i)
-        for (size_t e = 0; e < exes.size(); ++e) execute(*cuda, exes[e].exe.get(), stream.get(), ins[e], outs[e], "run");
-      synchronize_stream(*cuda, stream.get(), "run");
-      lat.assign(1, ms_since(s) / iterations);
-    } else {
-      for (int i = 0; i < iterations; ++i) {
+    std::vector<double> lat, round_medians;
+    for (int round = 0; round < rounds; ++round) {
+      size_t first = lat.size();
+      if (back_to_back) {
         auto s = Clock::now();
-        run_once();
-        lat.push_back(ms_since(s));
+        for (int i = 0; i < iterations; ++i)
+          for (size_t e = 0; e < exes.size(); ++e) execute(*cuda, exes[e].exe.get(), stream.get(), ins[e], outs[e], "run");
+        synchronize_stream(*cuda, stream.get(), "run");
+        lat.push_back(ms_since(s) / iterations);
+      } else {
+        for (int i = 0; i < iterations; ++i) {
+          auto s = Clock::now();
+          run_once();
+          lat.push_back(ms_since(s));
+        }
       }
+      round_medians.push_back(percentile(std::vector<double>(lat.begin() + static_cast<long>(first), lat.end()), 0.5));
     }
-    double host_us_per_op = enqueue_ms * 1e3 / iterations / static_cast<double>(std::max<size_t>(graph.nodes.size(), 1));
+    double host_us_per_op = enqueue_ms * 1e3 / (static_cast<double>(iterations) * rounds) /
+                            static_cast<double>(std::max<size_t>(graph.nodes.size(), 1));
 
     if (!output_raw.empty() && !graph.outputs.empty()) {
       int v = graph.outputs[0];
@@ -202,6 +209,11 @@ int main(int argc, char** argv) {
     std::cout << "model " << model << " mode " << mode << " nodes " << graph.nodes.size() << " executables " << exes.size()
               << "\n  compile " << compile_ms << " ms, latency median " << median << " ms, p10 " << percentile(lat, 0.1)
               << " ms, p90 " << percentile(lat, 0.9) << " ms, host enqueue " << host_us_per_op << " us/op\n";
+    if (rounds > 1) {
+      std::cout << "  round medians ms:";
+      for (double m : round_medians) std::cout << " " << m;
+      std::cout << "\n";
+    }
     (void)api;
     if (!json_path.empty()) {
       nlohmann::json j{{"model", model},         {"mode", mode},
@@ -209,6 +221,7 @@ int main(int argc, char** argv) {
                        {"compile_ms", compile_ms}, {"median_ms", median},
                        {"p10_ms", percentile(lat, 0.1)}, {"p90_ms", percentile(lat, 0.9)},
                        {"host_us_per_op", host_us_per_op}, {"device", cuda->name},
+                       {"round_medians_ms", round_medians},
                        {"options", options}};
       std::ofstream(json_path) << j.dump(2) << "\n";
     }

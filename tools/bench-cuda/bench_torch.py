@@ -25,17 +25,21 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def wall_latency(fn, iters, warmup):
+def wall_latency(fn, iters, warmup, rounds=1):
+    """Median wall time (ms) over rounds x iters runs, and the median of each round."""
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        fn()
-        torch.cuda.synchronize()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return float(np.median(times))
+    times, round_medians = [], []
+    for _ in range(rounds):
+        first = len(times)
+        for _ in range(iters):
+            t0 = time.perf_counter()
+            fn()
+            torch.cuda.synchronize()
+            times.append((time.perf_counter() - t0) * 1e3)
+        round_medians.append(float(np.median(times[first:])))
+    return float(np.median(times)), round_medians
 
 
 def back_to_back(fn, iters, warmup):
@@ -97,7 +101,7 @@ def export(model, args, path):
                           external_data=False)
 
 
-def run_hxrt(tool, onnx_path, inputs, out_dir, tag, options, iters, warmup, mode="graph", b2b=False):
+def run_hxrt(tool, onnx_path, inputs, out_dir, tag, options, iters, warmup, mode="graph", b2b=False, rounds=1):
     raw_in = os.path.join(out_dir, f"{tag}.in")
     raw_out = os.path.join(out_dir, f"{tag}.{mode}.out")
     js = os.path.join(out_dir, f"{tag}.{mode}.json")
@@ -108,6 +112,8 @@ def run_hxrt(tool, onnx_path, inputs, out_dir, tag, options, iters, warmup, mode
            "--output-raw", raw_out, "--json", js, "--options", options]
     if b2b:
         cmd.append("--back-to-back")
+    if rounds > 1:
+        cmd += ["--rounds", str(rounds)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     print(r.stdout.strip(), r.stderr.strip()[-2000:], flush=True)
     if r.returncode != 0:
@@ -137,7 +143,8 @@ def bench_model(name, model, inputs, args, results, tf32, hxrt_options, compile_
             export(model, tuple(inputs), path)
         ref = model(*inputs)
         row = {"name": tag, "tf32": tf32}
-        row["eager_ms"] = wall_latency(lambda: model(*inputs), args.iterations, args.warmup)
+        row["eager_ms"], row["eager_rounds_ms"] = wall_latency(lambda: model(*inputs), args.iterations, args.warmup,
+                                                               args.rounds)
         if compile_model and not args.no_compile:
             try:
                 t0 = time.perf_counter()
@@ -145,12 +152,15 @@ def bench_model(name, model, inputs, args, results, tf32, hxrt_options, compile_
                 cm(*inputs)
                 torch.cuda.synchronize()
                 row["compile_time_s"] = time.perf_counter() - t0
-                row["compiled_ms"] = wall_latency(lambda: cm(*inputs), args.iterations, args.warmup)
+                row["compiled_ms"], row["compiled_rounds_ms"] = wall_latency(lambda: cm(*inputs), args.iterations,
+                                                                             args.warmup, args.rounds)
             except Exception as e:
                 print(f"  torch.compile failed: {e}", flush=True)
-        res, raw = run_hxrt(args.tool, path, inputs, args.out, tag, hxrt_options, args.iterations, args.warmup)
+        res, raw = run_hxrt(args.tool, path, inputs, args.out, tag, hxrt_options, args.iterations, args.warmup,
+                            rounds=args.rounds)
         if res:
             row["hxrt_ms"] = res["median_ms"]
+            row["hxrt_rounds_ms"] = res.get("round_medians_ms")
             row["hxrt_host_us_per_op"] = res["host_us_per_op"]
             row["hxrt_nodes"] = res["nodes"]
             row["hxrt_compile_ms"] = res["compile_ms"]
@@ -181,6 +191,8 @@ def main():
     p.add_argument("--only", default="matmul,resnet50,bert")
     p.add_argument("--iterations", type=int, default=50)
     p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=1,
+                   help="timed rounds of --iterations runs for every contestant (spread = range of round medians)")
     p.add_argument("--no-compile", action="store_true")
     p.add_argument("--nodes-mode", action="store_true", help="also time one executable per node")
     p.add_argument("--tf32-variants", action="store_true", help="also run float32 with TF32 on both sides")
@@ -241,6 +253,12 @@ def main():
         print(" | ".join(str(r.get(k, "-")) if not isinstance(r.get(k), float) else f"{r[k]:.4g}"
                          for k in ("name", "eager_ms", "compiled_ms", "hxrt_ms", "ratio_vs_eager", "ratio_vs_compiled",
                                    "rel_error_vs_torch")))
+    if args.rounds > 1:
+        print("\nround medians (ms): name | eager | compile | hxrt")
+        for r in results:
+            print(" | ".join([r["name"] + (" tf32" if r.get("tf32") else "")] +
+                             ["/".join(f"{x:.3f}" for x in r.get(k) or []) or "-"
+                              for k in ("eager_rounds_ms", "compiled_rounds_ms", "hxrt_rounds_ms")]))
 
 
 if __name__ == "__main__":

@@ -119,4 +119,8 @@ cudaError_t pool2d(FType t, const void* x, void* y, const Pool2d& p, cudaStream_
 cudaError_t lrn(FType t, const void* x, void* y, int64_t n, int64_t c, int64_t inner, int size, float alpha,
                 float beta, float bias, cudaStream_t stream);
 
+// Keeps the stream busy for about `ns` nanoseconds (profiling: lets the host
+// enqueue a whole run before the GPU starts it, so per-step events measure GPU time).
+cudaError_t spin(int64_t ns, cudaStream_t stream);
+
 }  // namespace hxrt::cuda::k
