@@ -40,6 +40,7 @@ for m in "$bundle"/data/light/*.onnx; do
     echo "FAIL $(basename "$b")"; tail -5 "$out/$(basename "$b").log"; status=1
   fi
 done
+if [ "${QUICK_CHECKS:-0}" != 1 ]; then  # QUICK_CHECKS=1: gtest and light models only
 echo "== node tests"
 tools/bench-cuda/run_node_tests.sh "$bundle/data/node" "$out/node" 16 || status=1
 if command -v hxrt-conformance >/dev/null; then
@@ -48,12 +49,17 @@ if command -v hxrt-conformance >/dev/null; then
     --onnx-tests "$bundle/data/node" --junit "$out/conformance.xml" --json "$out/conformance.json" >"$out/conformance.log" 2>&1 || status=1
   tail -25 "$out/conformance.log"
 fi
+fi  # QUICK_CHECKS
 fi  # SKIP_CHECKS
 if [ "${QUICK_BENCH:-0}" = 1 ]; then
   echo "== quick bench (light_resnet50)"
   for mode in graph nodes; do
     hxrt-bench-cuda "$bundle/data/light/light_resnet50.onnx" --mode $mode --iterations 50 --warmup 5 2>&1 | tail -3
   done
+fi
+if [ -n "${PROFILE:-}" ]; then  # e.g. PROFILE="b32_f32 b32_f16": per-step GPU times and conv candidates
+  echo "== profile"
+  OUT=$out tools/bench-cuda/profile.sh $PROFILE
 fi
 if [ "${BENCH:-0}" = 1 ]; then
   echo "== benchmarks"
