@@ -2,7 +2,10 @@
 // plugins, through the runtime with a forced placement.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <set>
 #include <cstdlib>
 #include <random>
 #include <string>
@@ -267,6 +270,7 @@ TEST(Session, ConcurrentRunsWithChunkedCrossPluginCopies) {
   session_config.placer = std::make_shared<AlternatingPlacer>();
   session_config.executor.runs_in_flight = 3;
   session_config.executor.transfer_chunk_bytes = 24;  // forces several chunks per crossing value
+  session_config.executor.zero_copy = false;  // both plugins are host-addressable: without this, crossings take one hop
   std::string model = mlp_model();
   hxrt::host::Session session(env, model.data(), model.size(), session_config);
   std::atomic<int> failures{0};
@@ -317,4 +321,173 @@ TEST(Session, CalibrationFeedsMeasuredCostsBack) {
   }
   EXPECT_EQ(changed, static_cast<int>(informed.placements().size()));
   std::filesystem::remove(path);
+}
+
+namespace {
+
+// y = Sigmoid(Abs(Neg(Relu(a + c)))) over [64, 64]: a chain of element-wise ops.
+std::string chain_model() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  auto* g = m.mutable_graph();
+  g->set_name("chain");
+  add_input(g, "a", {64, 64});
+  add_input(g, "c", {64, 64});
+  add_node(g, "Add", {"a", "c"}, {"s"});
+  add_node(g, "Relu", {"s"}, {"r"});
+  add_node(g, "Neg", {"r"}, {"n"});
+  add_node(g, "Abs", {"n"}, {"b"});
+  add_node(g, "Sigmoid", {"b"}, {"y"});
+  auto* y = g->add_output();
+  y->set_name("y");
+  y->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  return m.SerializeAsString();
+}
+
+std::vector<double> chain_reference(const std::vector<float>& a, const std::vector<float>& c) {
+  std::vector<double> y(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    double v = std::max(0.0, double(a[i]) + c[i]);
+    y[i] = 1 / (1 + std::exp(-std::fabs(-v)));
+  }
+  return y;
+}
+
+hxrt::host::Environment& cpu_and_template() {
+  static hxrt::host::Environment env([] {
+    hxrt::host::EnvironmentConfig config;
+    config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so",
+                           std::string(HXRT_TEST_SAMPLE_PLUGIN_DIR) + "/libhxrt_template.so"};
+    config.only_plugin_paths = true;
+    config.log_level = HXRT_LOG_ERROR;
+    return config;
+  }());
+  return env;
+}
+
+}  // namespace
+
+// Copy streams, zero-copy and in-place change how a run moves and keeps data,
+// never its results: every combination, with three runs in flight from three
+// threads, across two plugins (the template plugin has no buffer_wrap_host_memory,
+// like a 1.1 plugin, so its side always copies).
+TEST(Session, ExecutorOptionsKeepResultsUnderConcurrency) {
+  hxrt::host::Environment& env = cpu_and_template();
+  std::string model = mlp_model();
+  for (int combo = 0; combo < 8; ++combo) {
+    hxrt::host::SessionConfig session_config;
+    session_config.placer = std::make_shared<AlternatingPlacer>();
+    session_config.executor.runs_in_flight = 3;
+    session_config.executor.copy_streams = (combo & 1) != 0;
+    session_config.executor.zero_copy = (combo & 2) != 0;
+    session_config.executor.in_place = (combo & 4) != 0;
+    session_config.executor.transfer_chunk_bytes = 40;
+    hxrt::host::Session session(env, model.data(), model.size(), session_config);
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t)
+      threads.emplace_back([&, t] {
+        for (int r = 0; r < 10; ++r) {
+          auto a = random_values(32, 1000 * combo + 100 * t + r), b = random_values(40, 7 * t + r),
+               c = random_values(5, t + combo);
+          std::vector<float> y(20, -7.0f);
+          session.run(std::vector<const void*>{a.data(), b.data(), c.data()}, std::vector<void*>{y.data()});
+          auto ref = mlp_reference(a, b, c);
+          for (size_t i = 0; i < y.size(); ++i)
+            if (std::fabs(y[i] - ref[i]) > 1e-5) ++failures;
+        }
+      });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0) << "copy_streams " << (combo & 1) << ", zero_copy " << ((combo >> 1) & 1)
+                                  << ", in_place " << ((combo >> 2) & 1);
+  }
+}
+
+// On the CPU plugin (in_place_elementwise, ABI 1.2) the chain runs in place:
+// one 16 KiB tensor's worth of arena per live pair instead of two, and the
+// results match whether or not outputs and inputs are bound zero-copy.
+TEST(Session, ElementwiseChainRunsInPlace) {
+  hxrt::host::EnvironmentConfig config;
+  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so"};
+  config.only_plugin_paths = true;
+  config.log_level = HXRT_LOG_ERROR;
+  hxrt::host::Environment env(config);
+  std::string model = chain_model();
+  std::map<int, uint64_t> planned;
+  for (int combo = 0; combo < 4; ++combo) {
+    hxrt::host::SessionConfig session_config;
+    session_config.executor.in_place = (combo & 1) != 0;
+    session_config.executor.zero_copy = (combo & 2) != 0;
+    session_config.executor.runs_in_flight = 2;
+    hxrt::host::Session session(env, model.data(), model.size(), session_config);
+    ASSERT_EQ(session.memory_stats().size(), 1u);
+    planned[combo] = session.memory_stats()[0].planned_bytes;
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < 2; ++t)
+      threads.emplace_back([&, t] {
+        for (int r = 0; r < 5; ++r) {
+          auto a = random_values(4096, 50 * t + r + 10 * combo), c = random_values(4096, 3 + t);
+          std::vector<float> y(4096);
+          session.run(std::vector<const void*>{a.data(), c.data()}, std::vector<void*>{y.data()});
+          auto ref = chain_reference(a, c);
+          for (size_t i = 0; i < y.size(); ++i)
+            if (std::fabs(y[i] - ref[i]) > 1e-5) ++failures;
+        }
+      });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0) << "in_place " << (combo & 1) << ", zero_copy " << (combo >> 1);
+  }
+  // Out of place, a and c (inputs, read by Add) and then each op's input and
+  // output are live together; in place, each op overwrites its input.
+  EXPECT_LT(planned[1], planned[0]);
+  EXPECT_LT(planned[3], planned[2]);
+}
+
+// Host memory for inputs and outputs through the public API: allocated
+// (ordinary aligned memory without a GPU plugin), registered with a device
+// that wraps host memory, used for runs, and clear errors for misuse.
+TEST(Session, HostMemoryThroughThePublicApi) {
+  hxrt::Environment env = make_environment();
+  bool cpu_wraps = false;
+  for (const auto& d : env.devices())
+    if (d.id == "cpu:0") cpu_wraps = d.can_wrap_host_memory;
+  EXPECT_TRUE(cpu_wraps) << "the CPU plugin wraps host memory (ABI 1.2)";
+  std::string model = mlp_model();
+  hxrt::Session session(env, model.data(), model.size());
+  auto a_values = random_values(32, 1), b_values = random_values(40, 2), c_values = random_values(5, 3);
+  {
+    hxrt::Environment::HostMemory a = env.allocate_host_memory(a_values.size() * 4);
+    hxrt::Environment::HostMemory y = env.allocate_host_memory(20 * 4);
+    std::copy(a_values.begin(), a_values.end(), a.as<float>().begin());
+    ASSERT_EQ(reinterpret_cast<uintptr_t>(a.data()) % 64, 0u);
+    std::vector<float> registered(5);
+    std::copy(c_values.begin(), c_values.end(), registered.begin());
+    env.register_host_memory(registered.data(), registered.size() * 4, "cpu:0");
+    session.run({{"a", a.as<float>()}, {"b", b_values}, {"c", registered}}, {{"y", y.as<float>()}});
+    auto ref = mlp_reference(a_values, b_values, c_values);
+    for (size_t i = 0; i < 20; ++i) EXPECT_NEAR(y.as<float>()[i], ref[i], 1e-5) << i;
+    env.unregister_host_memory(registered.data());
+  }
+  int local = 0;
+  auto code_of = [](hxrt_status* st) {
+    hxrt_status_code code = hxrt_status_get_code(st);
+    hxrt_status_free(st);
+    return code;
+  };
+  EXPECT_EQ(code_of(hxrt_environment_free_host_memory(env.get(), &local)), HXRT_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(code_of(hxrt_environment_unregister_host_memory(env.get(), &local)), HXRT_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(code_of(hxrt_environment_register_host_memory(env.get(), "cpu:0", nullptr, 4)), HXRT_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(code_of(hxrt_environment_register_host_memory(env.get(), "nope:3", &local, 4)), HXRT_STATUS_NOT_FOUND);
+  EXPECT_EQ(code_of(hxrt_environment_register_host_memory(env.get(), "template:0", &local, 4)), HXRT_STATUS_UNIMPLEMENTED)
+      << "the template plugin does not wrap host memory";
+  void* data = &local;
+  EXPECT_EQ(code_of(hxrt_environment_allocate_host_memory(env.get(), nullptr, 16, nullptr)), HXRT_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(code_of(hxrt_environment_allocate_host_memory(env.get(), "nope:0", 16, &data)), HXRT_STATUS_NOT_FOUND);
+  EXPECT_EQ(data, nullptr);
+  EXPECT_EQ(code_of(hxrt_environment_allocate_host_memory(nullptr, nullptr, 16, &data)), HXRT_STATUS_INVALID_ARGUMENT);
+  // Left allocated on purpose: destroying the environment frees it.
+  EXPECT_EQ(code_of(hxrt_environment_allocate_host_memory(env.get(), "cpu:0", 100, &data)), HXRT_STATUS_OK);
+  EXPECT_NE(data, nullptr);
 }

@@ -265,6 +265,7 @@ void negotiation_group(GroupContext& g) {
     if (!HXRT_CONF_HAS(p, event_query)) optional += " event_query";
     if (!HXRT_CONF_HAS(p, copy_on_device)) optional += " copy_on_device";
     if (!HXRT_CONF_HAS(p, claim_subgraph)) optional += " claim_subgraph";
+    if (!HXRT_CONF_HAS(p, buffer_wrap_host_memory)) optional += " buffer_wrap_host_memory";
     if (!optional.empty()) c.note("optional slots not offered:" + optional);
   });
   g.check("identity", "R9", [&](Check& c) {
@@ -436,6 +437,7 @@ void contract_group(GroupContext& g) {
       CONF_NULL_ARG(copy_to_host) CONF_NULL_ARG(query_op_support) CONF_NULL_ARG(executable_compile)
       CONF_NULL_ARG(executable_execute) CONF_NULL_ARG(device_get_transfer_costs) CONF_NULL_ARG(buffer_get_host_pointer)
       CONF_NULL_ARG(event_query) CONF_NULL_ARG(copy_on_device) CONF_NULL_ARG(claim_subgraph)
+      CONF_NULL_ARG(buffer_wrap_host_memory)
 #undef CONF_NULL_ARG
     }, di);
     g.check("null_handles", "R3.3", [&](Check& c) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 
 #include "groups/common.hpp"
 
@@ -212,6 +213,101 @@ void memory_group(GroupContext& g) {
       diff = compare_bytes(back.data(), data.data() + 7, 100);
       c.expect(diff.empty(), "copy_to_host from a pinned buffer at offset 7: " + diff);
     }, di);
+    g.check("wrap_host_memory", "R4.6", [&](Check& c) {
+      // Since 1.2: caller host memory wrapped as a DEVICE buffer, no copy.
+      const bool has_wrap = HXRT_CONF_HAS(*plugin, buffer_wrap_host_memory);
+      const bool says_wrap = HXRT_STRUCT_HAS_FIELD(props.struct_size, hxrt_device_properties, can_wrap_host_memory) &&
+                             props.can_wrap_host_memory != 0;
+      if (!has_wrap) {
+        c.expect(!says_wrap, "can_wrap_host_memory is set, but the buffer_wrap_host_memory slot is missing");
+        c.skip("buffer_wrap_host_memory is not offered (optional, since 1.2)");
+      }
+      auto wrap = [&](void* p, uint64_t size, int32_t read_only, Buffer& out) {
+        hxrt_buffer_wrap_host_memory_args a{};
+        a.struct_size = sizeof(a);
+        a.device = dev.handle();
+        a.host_pointer = p;
+        a.size_bytes = size;
+        a.read_only = read_only;
+        Status st(api, api->buffer_wrap_host_memory(&a));
+        if (st.ok()) out = Buffer(api, a.buffer);
+        else c.expect(a.buffer == nullptr, "a failed buffer_wrap_host_memory left a buffer (R3.1)");
+        return st;
+      };
+      {
+        hxrt_buffer_wrap_host_memory_args a{};  // struct_size 0
+        expect_code(c, Status(api, api->buffer_wrap_host_memory(&a)), HXRT_STATUS_INVALID_ARGUMENT,
+                    "buffer_wrap_host_memory with struct_size 0");
+      }
+      uint64_t alignment = props.wrap_host_memory_alignment;
+      if (!says_wrap) {
+        std::vector<uint8_t> host(4096);
+        Buffer b;
+        expect_code(c, wrap(host.data(), host.size(), 0, b), HXRT_STATUS_UNIMPLEMENTED,
+                    "buffer_wrap_host_memory on a device whose can_wrap_host_memory is 0");
+        return;
+      }
+      c.expect(alignment == 0 || (alignment & (alignment - 1)) == 0,
+               "wrap_host_memory_alignment " + std::to_string(alignment) + " is not a power of two");
+      const size_t align = std::max<size_t>(4096, static_cast<size_t>(alignment));
+      const size_t size = std::max<size_t>(align, 65536);
+      void* raw = std::aligned_alloc(align, size);
+      if (!c.expect(raw != nullptr, "aligned_alloc failed")) return;
+      std::unique_ptr<void, void (*)(void*)> memory(raw, std::free);
+      uint8_t* host = static_cast<uint8_t*>(raw);
+      {
+        Buffer b;
+        expect_code(c, wrap(nullptr, size, 0, b), HXRT_STATUS_INVALID_ARGUMENT, "wrapping NULL with a non-zero size");
+        expect_code(c, wrap(nullptr, 0, 0, b), HXRT_STATUS_OK, "wrapping 0 bytes at NULL");
+        if (alignment > 1) {
+          Buffer m;
+          expect_code(c, wrap(host + 1, size - alignment, 0, m), HXRT_STATUS_INVALID_ARGUMENT,
+                      "wrapping a pointer misaligned for wrap_host_memory_alignment " + std::to_string(alignment));
+        }
+      }
+      std::vector<uint8_t> data = pattern(size, 61);
+      std::memcpy(host, data.data(), size);
+      Stream s = dev.must_stream();
+      {
+        Buffer wrapped;
+        Status st = wrap(host, size, 0, wrapped);
+        if (!c.expect(st.ok(), "buffer_wrap_host_memory of " + std::to_string(size) + " bytes: " + st.describe())) return;
+        if (has_hp) {
+          void* p = nullptr;
+          must(dev.host_pointer(wrapped.get(), p), "buffer_get_host_pointer of a wrapped buffer");
+          c.expect(p == host, "buffer_get_host_pointer of a wrapped buffer is not the wrapped memory (R4.6)");
+        }
+        // The buffer reads what the host wrote, and the host sees what copies wrote.
+        std::vector<uint8_t> back(size, 0), piece = pattern(1000, 62);
+        must(dev.copy_to_host(s.get(), wrapped.get(), 0, back.data(), size), "copy_to_host from a wrapped buffer");
+        must(dev.copy_to_device(s.get(), piece.data(), wrapped.get(), 5, piece.size()), "copy_to_device into a wrapped buffer");
+        must(dev.synchronize(s.get()), "stream_synchronize");
+        std::string diff = compare_bytes(back.data(), data.data(), size);
+        c.expect(diff.empty(), "reading a wrapped buffer: " + diff);
+        std::memcpy(data.data() + 5, piece.data(), piece.size());
+        diff = compare_bytes(host, data.data(), size);
+        c.expect(diff.empty(), "the host memory after copy_to_device into its wrapped buffer: " + diff);
+        if (HXRT_CONF_HAS(*plugin, copy_on_device)) {
+          Buffer device_buffer = dev.must_allocate(size);
+          std::vector<uint8_t> other = pattern(size, 63);
+          must(dev.copy_to_device(s.get(), other.data(), device_buffer.get(), 0, size), "copy_to_device");
+          must(dev.copy_on_device(s.get(), device_buffer.get(), 0, wrapped.get(), 0, size),
+               "copy_on_device into a wrapped buffer");
+          must(dev.synchronize(s.get()), "stream_synchronize");
+          diff = compare_bytes(host, other.data(), size);
+          c.expect(diff.empty(), "the host memory after copy_on_device into its wrapped buffer: " + diff);
+          std::memcpy(data.data(), other.data(), size);
+        }
+      }
+      // Destroying the wrapper leaves the memory to the caller, unchanged and usable.
+      std::string diff = compare_bytes(host, data.data(), size);
+      c.expect(diff.empty(), "buffer_destroy of a wrapped buffer changed the memory: " + diff);
+      host[0] ^= 0xff;
+      // Wrapping again after release works (the first wrapping was released).
+      Buffer again;
+      Status st = wrap(host, size, 1, again);
+      c.expect(st.ok(), "wrapping the same memory again (read-only) after buffer_destroy: " + st.describe());
+    }, di);
     g.check("copy.ordered_by_event", "R7.5", [&](Check& c) {
       // Stream A fills a large buffer; stream B waits on an event recorded after
       // that and reads it back: B must see A's data.
@@ -288,7 +384,7 @@ void add_memory_groups(std::vector<GroupInfo>& groups) {
   groups.push_back({"memory", "memory", Profile::kCore,
                     "allocation sizes and limits, host pointers, unaligned bit-exact copies, bounds, pinned buffers, "
                     "event-ordered copies, leaks, transfer cost model",
-                    "R2.2 R3.1 R4.3 R4.5 R6.1 R7.5 R7.6", memory_group});
+                    "R2.2 R3.1 R4.3 R4.5 R4.6 R6.1 R7.5 R7.6", memory_group});
 }
 
 }  // namespace hxrt::conformance

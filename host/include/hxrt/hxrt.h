@@ -98,11 +98,41 @@ typedef struct hxrt_device_info {
   int32_t host_addressable;
   /* The plugin's transfer model for this device (R6.1). */
   hxrt_transfer_costs transfer_costs;
+  /* Since 0.2: non-zero when the device wraps host memory (plugin ABI 1.2):
+   * it then reads inputs from and writes outputs to the caller's buffers
+   * directly (when host_addressable), or copies them at pinned speed once
+   * registered (hxrt_environment_register_host_memory). */
+  int32_t can_wrap_host_memory;
 } hxrt_device_info;
 
 HXRT_API size_t hxrt_environment_device_count(const hxrt_environment* environment);
 HXRT_API hxrt_status* hxrt_environment_get_device(const hxrt_environment* environment, size_t index,
                                                   hxrt_device_info* info);
+
+/* ---- Host memory for inputs and outputs ------------------------------------ */
+
+/* Allocates size_bytes of page-locked ("pinned") host memory through the
+ * plugin of device_id, for run inputs and outputs: a GPU copies it at full
+ * bus speed and asynchronously, so uploads and downloads overlap compute
+ * (pageable memory is copied by the driver through its own staging, on the
+ * host's time). device_id NULL: the first device that is not host-addressable
+ * and offers pinned memory; when there is none, ordinary 64-byte aligned host
+ * memory. Free it with hxrt_environment_free_host_memory before destroying
+ * the environment (destroying the environment frees what is left). */
+HXRT_API hxrt_status* hxrt_environment_allocate_host_memory(hxrt_environment* environment, const char* device_id,
+                                                            size_t size_bytes, void** data);
+HXRT_API hxrt_status* hxrt_environment_free_host_memory(hxrt_environment* environment, void* data);
+
+/* Registers caller memory [data, data + size_bytes) with device_id (plugin
+ * ABI 1.2 buffer_wrap_host_memory; CUDA: cudaHostRegister), so copies to and
+ * from it run at pinned speed. device_id NULL: every device that can wrap host
+ * memory and is not host-addressable (those need no registration: they use
+ * the caller's buffers directly). The memory must stay valid until
+ * hxrt_environment_unregister_host_memory (or the environment is destroyed).
+ * Registering memory of hxrt_environment_allocate_host_memory is not needed. */
+HXRT_API hxrt_status* hxrt_environment_register_host_memory(hxrt_environment* environment, const char* device_id,
+                                                            void* data, size_t size_bytes);
+HXRT_API hxrt_status* hxrt_environment_unregister_host_memory(hxrt_environment* environment, void* data);
 
 /* ---- Tensors -------------------------------------------------------------- */
 

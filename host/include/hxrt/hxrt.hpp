@@ -44,6 +44,7 @@ struct DeviceInfo {
   double memory_bandwidth_bytes_per_s;
   bool host_addressable;
   hxrt_transfer_costs transfer_costs;
+  bool can_wrap_host_memory;
 };
 
 struct PluginInfo {
@@ -84,10 +85,54 @@ class Environment {
       check(hxrt_environment_get_device(get(), i, &info));
       list.push_back({info.id, info.name, info.vendor, info.plugin_name, info.kind, info.memory_bytes,
                       info.peak_flops_f32, info.memory_bandwidth_bytes_per_s, info.host_addressable != 0,
-                      info.transfer_costs});
+                      info.transfer_costs, info.can_wrap_host_memory != 0});
     }
     return list;
   }
+
+  // Page-locked host memory for run inputs and outputs, freed on destruction
+  // (hxrt_environment_allocate_host_memory). Must not outlive the Environment.
+  class HostMemory {
+   public:
+    HostMemory() = default;
+    HostMemory(hxrt_environment* env, void* data, size_t size) : env_(env), data_(data), size_(size) {}
+    HostMemory(HostMemory&& o) noexcept { *this = std::move(o); }
+    HostMemory& operator=(HostMemory&& o) noexcept {
+      if (this != &o) {
+        reset();
+        env_ = std::exchange(o.env_, nullptr);
+        data_ = std::exchange(o.data_, nullptr);
+        size_ = std::exchange(o.size_, 0);
+      }
+      return *this;
+    }
+    ~HostMemory() { reset(); }
+    void* data() const { return data_; }
+    size_t size_bytes() const { return size_; }
+    template <typename T>
+    std::span<T> as() const { return {static_cast<T*>(data_), size_ / sizeof(T)}; }
+
+   private:
+    void reset() {
+      if (data_ != nullptr) hxrt_status_free(hxrt_environment_free_host_memory(env_, data_));
+      data_ = nullptr;
+    }
+    hxrt_environment* env_ = nullptr;
+    void* data_ = nullptr;
+    size_t size_ = 0;
+  };
+
+  // device_id nullptr: the first GPU-like device that offers pinned memory.
+  HostMemory allocate_host_memory(size_t size_bytes, const char* device_id = nullptr) const {
+    void* data = nullptr;
+    check(hxrt_environment_allocate_host_memory(get(), device_id, size_bytes, &data));
+    return HostMemory(get(), data, size_bytes);
+  }
+  // Caller memory made pinned-speed for copies (hxrt_environment_register_host_memory).
+  void register_host_memory(void* data, size_t size_bytes, const char* device_id = nullptr) const {
+    check(hxrt_environment_register_host_memory(get(), device_id, data, size_bytes));
+  }
+  void unregister_host_memory(void* data) const { check(hxrt_environment_unregister_host_memory(get(), data)); }
 
   std::vector<LoadError> load_errors() const {
     std::vector<LoadError> list;

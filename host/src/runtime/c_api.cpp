@@ -1,11 +1,15 @@
 // The public C API: thin, exception-free wrappers over Environment and Session.
+#include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <fmt/format.h>
 #include <memory>
 #include <string>
 
 #include "common/error.hpp"
 #include "common/strings.hpp"
+#include "device_objects.hpp"
 #include "environment.hpp"
 #include "graph/ir.hpp"
 #include "hxrt/hxrt.h"
@@ -20,6 +24,19 @@ struct hxrt_status {
 
 struct hxrt_environment {
   std::unique_ptr<hxrt::host::Environment> impl;
+  // Declared after impl, so released while the plugins are still loaded.
+  struct HostAllocation {
+    hxrt::host::BufferPtr pinned;  // from a plugin, or...
+    void* aligned = nullptr;       // ...ordinary aligned host memory
+    ~HostAllocation() { std::free(aligned); }
+  };
+  std::mutex memory_mutex;
+  std::map<void*, std::unique_ptr<HostAllocation>> allocations;
+  std::map<void*, std::vector<hxrt::host::BufferPtr>> registrations;
+  ~hxrt_environment() {
+    registrations.clear();
+    allocations.clear();
+  }
 };
 
 struct hxrt_session {
@@ -261,7 +278,8 @@ size_t hxrt_environment_device_count(const hxrt_environment* environment) {
 hxrt_status* hxrt_environment_get_device(const hxrt_environment* environment, size_t index, hxrt_device_info* info) {
   return guarded([&] {
     require(environment != nullptr, "environment must not be NULL");
-    require_struct(info, info ? info->struct_size : 0, sizeof(hxrt_device_info), "hxrt_device_info");
+    require_struct(info, info ? info->struct_size : 0,
+                   offsetof(hxrt_device_info, transfer_costs) + sizeof(hxrt_transfer_costs), "hxrt_device_info");
     const auto& devices = environment->impl->devices();
     if (index >= devices.size()) throw Error(HXRT_STATUS_OUT_OF_RANGE, "device index out of range");
     const auto& d = *devices[index];
@@ -277,7 +295,107 @@ hxrt_status* hxrt_environment_get_device(const hxrt_environment* environment, si
     full.memory_bandwidth_bytes_per_s = d.memory_bandwidth_bytes_per_s;
     full.host_addressable = d.host_addressable ? 1 : 0;
     full.transfer_costs = d.transfer_costs;
+    full.can_wrap_host_memory = d.can_wrap_host_memory ? 1 : 0;
     write_versioned(info, full);
+  });
+}
+
+namespace {
+
+hxrt::host::DeviceRecord& find_device(hxrt_environment* environment, const char* device_id) {
+  for (hxrt::host::DeviceRecord* d : environment->impl->devices())
+    if (d->id == device_id) return *d;
+  throw Error(HXRT_STATUS_NOT_FOUND, fmt::format("no device '{}' in this environment", device_id));
+}
+
+}  // namespace
+
+hxrt_status* hxrt_environment_allocate_host_memory(hxrt_environment* environment, const char* device_id,
+                                                   size_t size_bytes, void** data) {
+  return guarded([&] {
+    require(environment != nullptr, "environment must not be NULL");
+    require(data != nullptr, "data must not be NULL");
+    *data = nullptr;
+    auto allocation = std::make_unique<hxrt_environment::HostAllocation>();
+    void* pointer = nullptr;
+    hxrt::host::DeviceRecord* device = nullptr;
+    if (device_id != nullptr) device = &find_device(environment, device_id);
+    else
+      for (hxrt::host::DeviceRecord* d : environment->impl->devices())
+        if (!d->host_addressable && d->plugin->api().buffer_get_host_pointer != nullptr) {
+          device = d;
+          break;
+        }
+    size_t size = std::max<size_t>(size_bytes, 1);  // distinct non-NULL pointers, also for 0 bytes
+    if (device != nullptr) {
+      if (device->plugin->api().buffer_get_host_pointer == nullptr)
+        throw Error(HXRT_STATUS_UNIMPLEMENTED, device->id + ": the plugin offers no host-mapped memory");
+      allocation->pinned = hxrt::host::allocate_buffer(*device, size, HXRT_MEMORY_HOST_PINNED);
+      pointer = hxrt::host::host_pointer(*device, allocation->pinned.get());
+      if (pointer == nullptr)
+        throw Error(HXRT_STATUS_INTERNAL, device->id + ": a HOST_PINNED buffer has no host pointer");
+    } else {
+      allocation->aligned = std::aligned_alloc(64, (size + 63) / 64 * 64);
+      if (allocation->aligned == nullptr)
+        throw Error(HXRT_STATUS_RESOURCE_EXHAUSTED, fmt::format("cannot allocate {} bytes of host memory", size));
+      pointer = allocation->aligned;
+    }
+    std::lock_guard lock(environment->memory_mutex);
+    environment->allocations[pointer] = std::move(allocation);
+    *data = pointer;
+  });
+}
+
+hxrt_status* hxrt_environment_free_host_memory(hxrt_environment* environment, void* data) {
+  return guarded([&] {
+    require(environment != nullptr, "environment must not be NULL");
+    if (data == nullptr) return;
+    std::unique_ptr<hxrt_environment::HostAllocation> allocation;
+    {
+      std::lock_guard lock(environment->memory_mutex);
+      auto it = environment->allocations.find(data);
+      if (it == environment->allocations.end())
+        throw Error(HXRT_STATUS_INVALID_ARGUMENT,
+                    "free_host_memory: the pointer was not returned by hxrt_environment_allocate_host_memory");
+      allocation = std::move(it->second);
+      environment->allocations.erase(it);
+    }
+  });
+}
+
+hxrt_status* hxrt_environment_register_host_memory(hxrt_environment* environment, const char* device_id, void* data,
+                                                   size_t size_bytes) {
+  return guarded([&] {
+    require(environment != nullptr, "environment must not be NULL");
+    require(data != nullptr, "data must not be NULL");
+    require(size_bytes > 0, "size_bytes must be greater than 0");
+    std::lock_guard lock(environment->memory_mutex);
+    require(environment->registrations.count(data) == 0, "register_host_memory: the memory is already registered");
+    std::vector<hxrt::host::BufferPtr> wrapped;
+    if (device_id != nullptr) {
+      wrapped.push_back(hxrt::host::wrap_host_memory(find_device(environment, device_id), data, size_bytes, false));
+    } else {
+      std::vector<const hxrt::host::Plugin*> done;  // registration is per plugin, not per device
+      for (hxrt::host::DeviceRecord* d : environment->impl->devices()) {
+        if (d->host_addressable || !d->can_wrap_host_memory ||
+            std::find(done.begin(), done.end(), d->plugin) != done.end())
+          continue;
+        wrapped.push_back(hxrt::host::wrap_host_memory(*d, data, size_bytes, false));
+        done.push_back(d->plugin);
+      }
+    }
+    environment->registrations[data] = std::move(wrapped);
+  });
+}
+
+hxrt_status* hxrt_environment_unregister_host_memory(hxrt_environment* environment, void* data) {
+  return guarded([&] {
+    require(environment != nullptr, "environment must not be NULL");
+    std::lock_guard lock(environment->memory_mutex);
+    auto it = environment->registrations.find(data);
+    if (it == environment->registrations.end())
+      throw Error(HXRT_STATUS_INVALID_ARGUMENT, "unregister_host_memory: the memory is not registered");
+    environment->registrations.erase(it);
   });
 }
 

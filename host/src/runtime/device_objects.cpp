@@ -25,6 +25,39 @@ BufferPtr allocate_buffer(const DeviceRecord& device, uint64_t size_bytes, hxrt_
   return BufferPtr(args.buffer, BufferDeleter{&device.plugin->api()});
 }
 
+void* host_pointer(const DeviceRecord& device, hxrt_buffer* buffer) {
+  if (device.plugin->api().buffer_get_host_pointer == nullptr || buffer == nullptr) return nullptr;
+  hxrt_buffer_get_host_pointer_args args{};
+  args.buffer = buffer;
+  call(device, &hxrt_plugin_api::buffer_get_host_pointer, args, "buffer_get_host_pointer");
+  return args.host_pointer;
+}
+
+BufferPtr wrap_host_memory(const DeviceRecord& device, void* data, uint64_t size_bytes, bool read_only) {
+  if (!device.can_wrap_host_memory)
+    throw Error(HXRT_STATUS_UNIMPLEMENTED, device.id + ": the device cannot wrap host memory");
+  uint64_t alignment = device.wrap_host_memory_alignment;
+  if (alignment > 1 && (reinterpret_cast<uintptr_t>(data) % alignment != 0 || size_bytes % alignment != 0))
+    throw Error(HXRT_STATUS_INVALID_ARGUMENT,
+                device.id + ": host memory to wrap must be aligned to " + std::to_string(alignment) + " bytes");
+  hxrt_buffer_wrap_host_memory_args args{};
+  args.device = device.handle;
+  args.host_pointer = data;
+  args.size_bytes = size_bytes;
+  args.read_only = read_only ? 1 : 0;
+  call(device, &hxrt_plugin_api::buffer_wrap_host_memory, args,
+       "wrapping " + std::to_string(size_bytes) + " bytes of host memory");
+  return BufferPtr(args.buffer, BufferDeleter{&device.plugin->api()});
+}
+
+BufferPtr try_wrap_host_memory(const DeviceRecord& device, void* data, uint64_t size_bytes, bool read_only) {
+  try {
+    return wrap_host_memory(device, data, size_bytes, read_only);
+  } catch (const Error&) {
+    return BufferPtr(nullptr, BufferDeleter{&device.plugin->api()});
+  }
+}
+
 StreamPtr create_stream(const DeviceRecord& device) {
   hxrt_stream_create_args args{};
   args.device = device.handle;

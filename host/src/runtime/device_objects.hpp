@@ -33,6 +33,14 @@ using ExecutablePtr = std::unique_ptr<hxrt_executable, ExecutableDeleter>;
 
 BufferPtr allocate_buffer(const DeviceRecord& device, uint64_t size_bytes,
                           hxrt_memory_kind kind = HXRT_MEMORY_DEVICE);
+// The host address of a buffer (R4.5), or nullptr when it has none or the plugin lacks the slot.
+void* host_pointer(const DeviceRecord& device, hxrt_buffer* buffer);
+// Wraps caller host memory as a DEVICE buffer (ABI 1.2, R4.6). Returns
+// nullptr, never throws, when the device cannot (no slot or property, the
+// pointer or size is misaligned, or the plugin refuses): the caller copies.
+BufferPtr try_wrap_host_memory(const DeviceRecord& device, void* data, uint64_t size_bytes, bool read_only);
+// As above, but a refusal is an Error naming the device and the reason.
+BufferPtr wrap_host_memory(const DeviceRecord& device, void* data, uint64_t size_bytes, bool read_only);
 StreamPtr create_stream(const DeviceRecord& device);
 EventPtr create_event(const DeviceRecord& device);
 ExecutablePtr compile(const DeviceRecord& device, const hxrt_graph_desc* graph, const std::string& what);

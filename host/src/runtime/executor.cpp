@@ -21,12 +21,31 @@ struct Executor::Staging {
 };
 
 struct Executor::Context {
-  std::vector<StreamPtr> streams;  // one per used device
+  std::vector<StreamPtr> streams;  // [device * kRoles + role]: compute, upload and download stream per used device
   std::vector<BufferPtr> arenas;   // one per used device
+  std::vector<uint8_t*> arena_host;  // the arena's host address on host-addressable devices, else nullptr
+  // Arenas registered with the device that copies into or out of them in one
+  // hop (buffer_wrap_host_memory, R4.6): such copies run at pinned speed.
+  // Declared after the arenas, so released before them.
+  std::vector<BufferPtr> registrations;
   std::map<int, Staging> staging;  // value -> host staging
   std::map<size_t, EventPtr> peer_ready;  // action index -> event for a peer copy
+  std::map<Key, EventPtr> uploaded;       // (value, device) -> recorded on the upload stream after its copy
+  std::vector<EventPtr> produced;         // per step (where step_signals_): recorded after it ran
+  std::map<int, EventPtr> direct_ready;   // crossing value -> its one-hop copies into host-addressable arenas are done
   std::vector<EventPtr> trace_events;     // one per action, made on the first traced run
   std::vector<std::vector<BufferSlice>> step_inputs, step_outputs;
+};
+
+struct Executor::RunState {
+  // Zero-copy: caller buffers wrapped as device buffers for this run only.
+  // Destroyed after the run's streams are drained.
+  std::vector<BufferPtr> wrapped;
+  std::map<Key, BufferSlice> bound;  // (value, device) -> caller memory instead of the arena
+  std::map<Key, uint8_t*> bound_host;
+  std::set<int> uploads_skipped;      // graph input slots bound on every device that reads them
+  std::set<Key> uploads_pending;      // uploaded on the upload stream; the compute stream has not waited yet
+  std::set<std::pair<int, int>> d2h_waited;  // (device, step): download stream already waits for it
 };
 
 Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const Placement& placement,
@@ -88,6 +107,30 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
     }
   }
   actions_ = std::move(actions);
+  for (const Action& a : actions_)
+    if (a.kind != ActionKind::kExecute && a.kind != ActionKind::kPeerCopy && a.kind != ActionKind::kFromStaging)
+      copy_streams_used_ |= options_.copy_streams;
+  // How each crossing value travels: one hop where either side's arena is host memory.
+  auto host_arena = [&](int d) {
+    return options_.zero_copy && devices_[d]->host_addressable &&
+           devices_[d]->plugin->api().buffer_get_host_pointer != nullptr;
+  };
+  for (const auto& [value, from] : staged_values_) {
+    Crossing& x = crossings_[value];
+    x.from = from;
+    x.source_direct = host_arena(from);
+    for (const Action& a : actions_) {
+      if (a.kind != ActionKind::kFromStaging || a.value != value || x.source_direct) continue;
+      if (host_arena(a.to)) x.direct_to.insert(a.to);
+      else x.needs_staging = true;
+    }
+  }
+  step_signals_.assign(steps_.size(), false);
+  for (size_t s = 0; s < steps_.size(); ++s)
+    for (const Key& k : steps_[s].outputs) producer_step_[k] = static_cast<int>(s);
+  for (const Action& a : actions_)
+    if (a.kind == ActionKind::kDownloadOutput || a.kind == ActionKind::kToStaging)
+      step_signals_[producer_step_.at({a.value, a.from})] = true;
   plan_memory();
   int contexts = std::max(1, options_.runs_in_flight);
   for (int i = 0; i < contexts; ++i) {
@@ -176,23 +219,59 @@ void Executor::plan_transfer(int value, int device, std::vector<Action>& actions
   actions.push_back({ActionKind::kFromStaging, value, from, device, -1, -1});
 }
 
-// Lifetimes are spans of the action list. Every action on a device's memory
-// runs on that device's stream of the context, in action order, so reuse
-// after the last use is safe; the one exception is a peer copy, which reads
-// the source device's memory from the destination's stream: such sources
-// stay live to the end of the run.
+namespace {
+
+// Element-wise ops whose kernels may write their output over one input of the
+// same shape (when the device says so, ABI 1.2 in_place_elementwise).
+bool elementwise(const Node& node) {
+  static const std::set<std::string> ops = {
+      "Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Abs", "Neg", "Exp", "Log", "Sqrt",
+      "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Elu", "Selu", "Softplus", "Softsign", "Clip", "Sign",
+      "Sin", "Cos", "Add", "Sub", "Mul", "Div"};
+  return (node.domain.empty() || node.domain == "ai.onnx") && ops.count(node.op_type) > 0;
+}
+
+}  // namespace
+
+// Lifetimes are spans of the action list. Work on a device's memory is
+// ordered by its compute stream, in action order, so reuse after the last use
+// is safe there. Three kinds of access run elsewhere and widen the span:
+// - written by another stream (uploads on the upload stream, one-hop copies
+//   into a host-addressable arena by the producing plugin): live from the
+//   start of the run, so nothing earlier in the run holds those bytes;
+// - read by another stream (downloads and staging on the download stream,
+//   peer copies from the destination's stream, one-hop copies out of a
+//   host-addressable arena): live to the end of the run.
+// Runs of one context never overlap (a run drains its streams).
 void Executor::plan_memory() {
   std::map<Key, std::pair<int, int>> span;  // first, last action index
   auto touch = [&](int value, int device, int index) {
     auto [it, inserted] = span.emplace(Key{value, device}, std::make_pair(index, index));
-    if (!inserted) it->second.second = std::max(it->second.second, index);
+    if (inserted) return;
+    it->second.first = std::min(it->second.first, index);
+    it->second.second = std::max(it->second.second, index);
   };
   int end = static_cast<int>(actions_.size());
   for (int i = 0; i < end; ++i) {
     const Action& a = actions_[i];
+    bool other_stream = role_of(a) != kCompute;
     switch (a.kind) {
-      case ActionKind::kUpload: case ActionKind::kFromStaging: touch(a.value, a.to, i); break;
-      case ActionKind::kToStaging: case ActionKind::kDownloadOutput: touch(a.value, a.from, i); break;
+      case ActionKind::kUpload:
+        touch(a.value, a.to, i);
+        if (other_stream) touch(a.value, a.to, 0);
+        break;
+      case ActionKind::kFromStaging:
+        touch(a.value, a.to, i);
+        if (crossings_.at(a.value).direct_to.count(a.to)) touch(a.value, a.to, 0);
+        break;
+      case ActionKind::kToStaging:
+        touch(a.value, a.from, i);
+        if (other_stream || crossings_.at(a.value).source_direct) touch(a.value, a.from, end);
+        break;
+      case ActionKind::kDownloadOutput:
+        touch(a.value, a.from, i);
+        if (other_stream) touch(a.value, a.from, end);
+        break;
       case ActionKind::kPeerCopy: touch(a.value, a.from, end); touch(a.value, a.to, i); break;
       case ActionKind::kExecute:
         for (const Key& k : steps_[a.step].inputs) touch(k.first, k.second, i);
@@ -200,16 +279,43 @@ void Executor::plan_memory() {
         break;
     }
   }
+  // In place: a single element-wise node's output takes the bytes of an input
+  // of the same size (and shape) whose last use is that node.
+  if (options_.in_place)
+    for (int i = 0; i < end; ++i) {
+      const Action& a = actions_[i];
+      if (a.kind != ActionKind::kExecute) continue;
+      const Step& step = steps_[a.step];
+      if (step.nodes.size() != 1 || step.outputs.size() != 1 || !devices_[step.device]->in_place_elementwise) continue;
+      const Node& node = graph_.nodes[step.nodes.front()];
+      const Key out = step.outputs.front();
+      if (!elementwise(node) || span.at(out).first != i) continue;
+      const Value& out_value = graph_.values[out.first];
+      for (const Key& in : step.inputs) {
+        const Value& in_value = graph_.values[in.first];
+        bool used_elsewhere = false;  // the same input bound twice (x + x) must stay intact
+        for (const Key& other : step.inputs) used_elsewhere |= other == in && &other != &in;
+        if (used_elsewhere || in_value.dtype != out_value.dtype || !in_value.shape || !out_value.shape ||
+            *in_value.shape != *out_value.shape || span.at(in).second != i || span.at(in).first >= i)
+          continue;
+        in_place_[out] = in;
+        break;
+      }
+    }
   arena_bytes_.assign(devices_.size(), 0);
   for (size_t d = 0; d < devices_.size(); ++d) {
     std::vector<Key> keys;
+    std::map<Key, int> index_of;
     std::vector<TensorLifetime> lifetimes;
     for (const auto& [key, first_last] : span) {
       if (key.second != static_cast<int>(d)) continue;
+      index_of[key] = static_cast<int>(keys.size());
       keys.push_back(key);
       lifetimes.push_back({static_cast<uint64_t>(bytes_of(key.first)), first_last.first, first_last.second});
     }
     if (keys.empty()) continue;
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (auto it = in_place_.find(keys[i]); it != in_place_.end()) lifetimes[i].in_place_of = index_of.at(it->second);
     MemoryPlan plan = plan_memory_offsets(lifetimes);
     // Cheap next to compiling: a wrong plan would corrupt results silently.
     if (std::string problem = validate_memory_plan(lifetimes, plan); !problem.empty())
@@ -222,13 +328,32 @@ void Executor::plan_memory() {
 
 std::unique_ptr<Executor::Context> Executor::make_context() {
   auto c = std::make_unique<Context>();
-  c->streams.resize(devices_.size());
+  c->streams.resize(devices_.size() * kRoles);
   c->arenas.resize(devices_.size());
+  c->arena_host.assign(devices_.size(), nullptr);
   for (size_t d = 0; d < devices_.size(); ++d) {
     if (!device_used_[d]) continue;
-    c->streams[d] = create_stream(*devices_[d]);
-    if (arena_bytes_[d] > 0) c->arenas[d] = allocate_buffer(*devices_[d], arena_bytes_[d]);
+    c->streams[d * kRoles + kCompute] = create_stream(*devices_[d]);
+    if (arena_bytes_[d] > 0) {
+      c->arenas[d] = allocate_buffer(*devices_[d], arena_bytes_[d]);
+      if (devices_[d]->host_addressable && devices_[d]->plugin->api().buffer_get_host_pointer != nullptr) {
+        c->arena_host[d] = static_cast<uint8_t*>(host_pointer(*devices_[d], c->arenas[d].get()));
+        if (c->arena_host[d] == nullptr)  // R4.5: a host-addressable device's buffers have a host pointer
+          throw Error(HXRT_STATUS_INTERNAL, devices_[d]->id + ": host-addressable, but its arena has no host pointer");
+      }
+    }
   }
+  // Copy streams only where an action runs on them.
+  for (const Action& a : actions_) {
+    StreamRole role = role_of(a);
+    StreamPtr& stream = c->streams[static_cast<size_t>(stream_of(a)) * kRoles + role];
+    if (!stream) stream = create_stream(*devices_[stream_of(a)]);
+    if (a.kind == ActionKind::kUpload && role != kCompute && !c->uploaded.count({a.value, a.to}))
+      c->uploaded[{a.value, a.to}] = create_event(*devices_[a.to]);
+  }
+  c->produced.resize(steps_.size());
+  for (size_t s = 0; s < steps_.size(); ++s)
+    if (step_signals_[s]) c->produced[s] = create_event(*devices_[steps_[s].device]);
   auto slice_of = [&](const Key& k) {
     const auto& [device, offset] = planned_.at(k);
     return BufferSlice{c->arenas[device].get(), offset};
@@ -239,7 +364,26 @@ std::unique_ptr<Executor::Context> Executor::make_context() {
     for (const Key& k : step.inputs) in.push_back(slice_of(k));
     for (const Key& k : step.outputs) out.push_back(slice_of(k));
   }
+  std::set<std::pair<int, int>> registered;  // (copying device, arena device)
+  auto register_arena = [&](int copier, int arena_device) {
+    const DeviceRecord& device = *devices_[copier];
+    if (!device.can_wrap_host_memory || c->arena_host[arena_device] == nullptr ||
+        !registered.insert({copier, arena_device}).second)
+      return;
+    // One registration per plugin is enough (pinned host memory is visible to all its devices).
+    for (const auto& [other, arena] : registered)
+      if (arena == arena_device && other != copier && devices_[other]->plugin == device.plugin) return;
+    if (BufferPtr b = try_wrap_host_memory(device, c->arena_host[arena_device], arena_bytes_[arena_device], false))
+      c->registrations.push_back(std::move(b));
+  };
   for (const auto& [value, from] : staged_values_) {
+    const Crossing& x = crossings_.at(value);
+    if (x.source_direct || !x.direct_to.empty()) c->direct_ready[value] = create_event(*devices_[from]);
+    for (int to : x.direct_to) register_arena(from, to);
+    if (x.source_direct)
+      for (const Action& a : actions_)
+        if (a.kind == ActionKind::kFromStaging && a.value == value) register_arena(a.to, from);
+    if (!x.needs_staging) continue;
     Staging& s = c->staging[value];
     uint64_t bytes = static_cast<uint64_t>(bytes_of(value));
     const DeviceRecord& device = *devices_[from];
@@ -247,11 +391,7 @@ std::unique_ptr<Executor::Context> Executor::make_context() {
     // to pageable memory when the plugin cannot map a pinned buffer.
     if (device.plugin->api().buffer_get_host_pointer != nullptr && bytes > 0) {
       s.pinned = allocate_buffer(device, bytes, HXRT_MEMORY_HOST_PINNED);
-      hxrt_buffer_get_host_pointer_args args{};
-      args.struct_size = sizeof(args);
-      args.buffer = s.pinned.get();
-      device.plugin->check(device.plugin->api().buffer_get_host_pointer(&args), device.id + ": buffer_get_host_pointer");
-      s.data = static_cast<uint8_t*>(args.host_pointer);
+      s.data = static_cast<uint8_t*>(host_pointer(device, s.pinned.get()));
       if (s.data == nullptr) s.pinned.reset();
     }
     if (s.data == nullptr) {
@@ -282,82 +422,179 @@ void Executor::release(Context& context) {
   pool_cv_.notify_one();
 }
 
-void Executor::perform(Context& c, size_t index, const std::vector<const void*>& inputs,
+bool Executor::zero_copy_on(int device) const {
+  return options_.zero_copy && devices_[device]->host_addressable && devices_[device]->can_wrap_host_memory;
+}
+
+// Zero-copy (ABI 1.2): on devices whose memory is host memory and that wrap
+// host memory, the run binds the caller's input and output buffers in place
+// of the arena, so no upload or download copies the data. Anything the
+// device refuses (alignment, no slot) is simply copied as usual.
+void Executor::bind_caller_memory(RunState& r, const std::vector<const void*>& inputs,
+                                  const std::vector<void*>& outputs) {
+  if (!options_.zero_copy) return;
+  for (const Action& a : actions_) {
+    if (a.kind == ActionKind::kUpload) {
+      uint64_t size = static_cast<uint64_t>(bytes_of(a.value));
+      if (zero_copy_on(a.to) && inputs[a.slot] != nullptr && size > 0) {
+        // Inputs are read-only to executables (R6), so the caller's memory is never written.
+        void* data = const_cast<void*>(inputs[a.slot]);
+        if (BufferPtr b = try_wrap_host_memory(*devices_[a.to], data, size, /*read_only=*/true)) {
+          r.bound[{a.value, a.to}] = {b.get(), 0};
+          r.bound_host[{a.value, a.to}] = static_cast<uint8_t*>(data);
+          r.wrapped.push_back(std::move(b));
+        }
+      }
+    } else if (a.kind == ActionKind::kDownloadOutput) {
+      Key key{a.value, a.from};
+      uint64_t size = static_cast<uint64_t>(bytes_of(a.value));
+      if (r.bound.count(key) || !zero_copy_on(a.from) || outputs[a.slot] == nullptr || size == 0) continue;
+      // The producing step writes the caller's buffer; later readers read it there.
+      if (BufferPtr b = try_wrap_host_memory(*devices_[a.from], outputs[a.slot], size, /*read_only=*/false)) {
+        r.bound[key] = {b.get(), 0};
+        r.bound_host[key] = static_cast<uint8_t*>(outputs[a.slot]);
+        r.wrapped.push_back(std::move(b));
+      }
+    }
+  }
+}
+
+void Executor::perform(Context& c, RunState& r, size_t index, const std::vector<const void*>& inputs,
                        const std::vector<void*>& outputs) {
   const Action& a = actions_[index];
   uint64_t size = a.value >= 0 ? static_cast<uint64_t>(bytes_of(a.value)) : 0;
   auto slice = [&](int value, int device) {
+    if (auto it = r.bound.find({value, device}); it != r.bound.end()) return it->second;
     const auto& [d, offset] = planned_.at({value, device});
     return BufferSlice{c.arenas[d].get(), offset};
+  };
+  auto host_address = [&](int value, int device) {
+    if (auto it = r.bound_host.find({value, device}); it != r.bound_host.end()) return it->second;
+    return c.arena_host[device] + planned_.at({value, device}).second;
+  };
+  auto stream = [&](int device, StreamRole role) { return c.streams[static_cast<size_t>(device) * kRoles + role].get(); };
+  StreamRole role = role_of(a);
+  // A download-stream action first waits, once per run, for the step that produced its value.
+  auto after_producer = [&](int value, int device) {
+    if (role == kCompute) return;
+    int step = producer_step_.at({value, device});
+    if (r.d2h_waited.insert({device, step}).second)
+      wait_event(*devices_[device], stream(device, role), c.produced[step].get());
   };
   const uint64_t chunk = options_.transfer_chunk_bytes;
   switch (a.kind) {
     case ActionKind::kUpload:
-      copy_to_device(*devices_[a.to], c.streams[a.to].get(), inputs[a.slot], slice(a.value, a.to), size);
+      if (r.bound.count({a.value, a.to})) break;  // zero-copy: the executable reads the caller's buffer
+      copy_to_device(*devices_[a.to], stream(a.to, role), inputs[a.slot], slice(a.value, a.to), size);
+      if (role != kCompute) {
+        record_event(*devices_[a.to], c.uploaded.at({a.value, a.to}).get(), stream(a.to, role));
+        r.uploads_pending.insert({a.value, a.to});
+      }
       break;
     case ActionKind::kExecute: {
       const Step& step = steps_[a.step];
-      execute(*devices_[step.device], step.executable.get(), c.streams[step.device].get(), c.step_inputs[a.step],
-              c.step_outputs[a.step], "executing " + step_name(step));
+      hxrt_stream* compute = stream(step.device, kCompute);
+      for (const Key& k : step.inputs)
+        if (r.uploads_pending.erase(k) > 0) wait_event(*devices_[step.device], compute, c.uploaded.at(k).get());
+      std::vector<BufferSlice> in = c.step_inputs[a.step], out = c.step_outputs[a.step];
+      if (!r.bound.empty()) {
+        for (size_t i = 0; i < step.inputs.size(); ++i) in[i] = slice(step.inputs[i].first, step.inputs[i].second);
+        for (size_t i = 0; i < step.outputs.size(); ++i)
+          out[i] = slice(step.outputs[i].first, step.outputs[i].second);
+      }
+      execute(*devices_[step.device], step.executable.get(), compute, in, out, "executing " + step_name(step));
+      if (step_signals_[a.step]) record_event(*devices_[step.device], c.produced[a.step].get(), compute);
       break;
     }
     case ActionKind::kToStaging: {
-      // Chunk k's second hop can start as soon as its own event fires.
-      Staging& s = c.staging.at(a.value);
+      const Crossing& x = crossings_.at(a.value);
+      if (x.source_direct) {
+        // Consumers copy straight out of this arena once the producer is done (see kFromStaging).
+        break;
+      }
+      after_producer(a.value, a.from);
       BufferSlice src = slice(a.value, a.from);
-      for (uint64_t k = 0; k < s.chunk_ready.size(); ++k) {
+      hxrt_stream* s = stream(a.from, role);
+      if (!x.direct_to.empty()) {
+        // One hop: straight into the host-addressable arenas of the consumers.
+        for (int to : x.direct_to) copy_to_host(*devices_[a.from], s, src, host_address(a.value, to), size);
+        record_event(*devices_[a.from], c.direct_ready.at(a.value).get(), s);
+      }
+      if (!x.needs_staging) break;
+      // Chunk k's second hop can start as soon as its own event fires.
+      Staging& st = c.staging.at(a.value);
+      for (uint64_t k = 0; k < st.chunk_ready.size(); ++k) {
         uint64_t offset = k * chunk, length = std::min(chunk, size - std::min(size, offset));
-        copy_to_host(*devices_[a.from], c.streams[a.from].get(), {src.buffer, src.offset + offset}, s.data + offset,
-                     length);
-        record_event(*devices_[a.from], s.chunk_ready[k].get(), c.streams[a.from].get());
+        copy_to_host(*devices_[a.from], s, {src.buffer, src.offset + offset}, st.data + offset, length);
+        record_event(*devices_[a.from], st.chunk_ready[k].get(), s);
       }
       break;
     }
     case ActionKind::kFromStaging: {
       // The one place the host waits mid-run: a value crossing plugins.
-      Staging& s = c.staging.at(a.value);
+      const Crossing& x = crossings_.at(a.value);
       BufferSlice dst = slice(a.value, a.to);
-      for (uint64_t k = 0; k < s.chunk_ready.size(); ++k) {
+      if (x.source_direct) {
+        // One hop out of the producer's host-addressable arena.
+        synchronize_event(*devices_[a.from], c.produced[producer_step_.at({a.value, a.from})].get(),
+                          "waiting for a value crossing plugins");
+        copy_to_device(*devices_[a.to], stream(a.to, kCompute), host_address(a.value, a.from), dst, size);
+        break;
+      }
+      if (x.direct_to.count(a.to)) {
+        synchronize_event(*devices_[a.from], c.direct_ready.at(a.value).get(), "waiting for a value crossing plugins");
+        break;  // already in this arena
+      }
+      Staging& st = c.staging.at(a.value);
+      for (uint64_t k = 0; k < st.chunk_ready.size(); ++k) {
         uint64_t offset = k * chunk, length = std::min(chunk, size - std::min(size, offset));
-        synchronize_event(*devices_[a.from], s.chunk_ready[k].get(), "waiting for a staged transfer");
-        copy_to_device(*devices_[a.to], c.streams[a.to].get(), s.data + offset, {dst.buffer, dst.offset + offset},
+        synchronize_event(*devices_[a.from], st.chunk_ready[k].get(), "waiting for a staged transfer");
+        copy_to_device(*devices_[a.to], stream(a.to, kCompute), st.data + offset, {dst.buffer, dst.offset + offset},
                        length);
       }
       break;
     }
     case ActionKind::kPeerCopy: {
       hxrt_event* ready = c.peer_ready.at(index).get();
-      record_event(*devices_[a.from], ready, c.streams[a.from].get());
-      wait_event(*devices_[a.to], c.streams[a.to].get(), ready);
-      copy_on_device(*devices_[a.to], c.streams[a.to].get(), slice(a.value, a.from), slice(a.value, a.to), size);
+      record_event(*devices_[a.from], ready, stream(a.from, kCompute));
+      wait_event(*devices_[a.to], stream(a.to, kCompute), ready);
+      copy_on_device(*devices_[a.to], stream(a.to, kCompute), slice(a.value, a.from), slice(a.value, a.to), size);
       break;
     }
-    case ActionKind::kDownloadOutput:
-      if (outputs[a.slot] != nullptr)
-        copy_to_host(*devices_[a.from], c.streams[a.from].get(), slice(a.value, a.from), outputs[a.slot], size);
+    case ActionKind::kDownloadOutput: {
+      if (outputs[a.slot] == nullptr) break;
+      BufferSlice src = slice(a.value, a.from);
+      auto bound = r.bound_host.find({a.value, a.from});
+      if (bound != r.bound_host.end() && bound->second == outputs[a.slot]) break;  // zero-copy: already there
+      after_producer(a.value, a.from);
+      copy_to_host(*devices_[a.from], stream(a.from, role), src, outputs[a.slot], size);
       break;
+    }
   }
 }
 
 void Executor::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace* trace) {
   Context& c = acquire();
+  RunState r;
   std::optional<Error> first_error;
   try {
-    if (trace != nullptr) run_traced(c, inputs, outputs, *trace);
+    bind_caller_memory(r, inputs, outputs);
+    if (trace != nullptr) run_traced(c, r, inputs, outputs, *trace);
     else
-      for (size_t i = 0; i < actions_.size(); ++i) perform(c, i, inputs, outputs);
+      for (size_t i = 0; i < actions_.size(); ++i) perform(c, r, i, inputs, outputs);
   } catch (const Error& e) {
     first_error = e;
   }
   // Always drain every stream, so no work still touches caller memory after we return.
-  for (size_t d = 0; d < devices_.size(); ++d) {
-    if (!c.streams[d]) continue;
+  for (size_t s = 0; s < c.streams.size(); ++s) {
+    if (!c.streams[s]) continue;
     try {
-      synchronize_stream(*devices_[d], c.streams[d].get(), "run failed");
+      synchronize_stream(*devices_[s / kRoles], c.streams[s].get(), "run failed");
     } catch (const Error& e) {
       if (!first_error) first_error = e;
     }
   }
+  r.wrapped.clear();  // nothing is pending on the caller's memory any more
   release(c);
   if (first_error) throw *first_error;
   // Outputs that no device produces: constants and pass-through inputs.
@@ -380,10 +617,20 @@ int Executor::stream_of(const Action& a) const {
   return -1;
 }
 
+Executor::StreamRole Executor::role_of(const Action& a) const {
+  if (!options_.copy_streams) return kCompute;
+  switch (a.kind) {
+    case ActionKind::kUpload: return kHostToDevice;
+    case ActionKind::kToStaging: case ActionKind::kDownloadOutput: return kDeviceToHost;
+    default: return kCompute;
+  }
+}
+
 TraceRecord Executor::describe(const Action& a) const {
   TraceRecord r;
   int stream = stream_of(a);
-  r.track = devices_[stream]->id + " stream";
+  static const char* roles[] = {" stream", " upload stream", " download stream"};
+  r.track = devices_[stream]->id + roles[role_of(a)];
   r.device = stream;
   if (a.kind == ActionKind::kExecute) {
     const Step& step = steps_[a.step];
@@ -410,7 +657,7 @@ TraceRecord Executor::describe(const Action& a) const {
 // each stream runs its actions in order; a value is ready when its producer
 // or copy finishes.
 std::vector<TraceRecord> Executor::predict() const {
-  std::vector<double> stream_free(devices_.size(), 0.0);
+  std::vector<double> stream_free(devices_.size() * kRoles, 0.0);
   std::map<Key, double> ready;  // (value, device) -> time available, us
   auto link_us = [](const hxrt_link_cost& link, uint64_t bytes) {
     double bw = link.bandwidth_bytes_per_s > 0 ? link.bandwidth_bytes_per_s : 1e9;
@@ -419,9 +666,10 @@ std::vector<TraceRecord> Executor::predict() const {
   std::vector<TraceRecord> out;
   for (const Action& a : actions_) {
     TraceRecord r = describe(a);
-    int stream = stream_of(a);
+    int device = stream_of(a);
+    size_t stream = static_cast<size_t>(device) * kRoles + role_of(a);
     const hxrt_transfer_costs& costs =
-        options_.transfer_costs.empty() ? devices_[stream]->transfer_costs : options_.transfer_costs[stream];
+        options_.transfer_costs.empty() ? devices_[device]->transfer_costs : options_.transfer_costs[device];
     double earliest = stream_free[stream], duration = 0;
     switch (a.kind) {
       case ActionKind::kUpload: duration = link_us(costs.host_to_device_pageable, r.bytes); break;
@@ -458,8 +706,8 @@ std::vector<TraceRecord> Executor::predict() const {
 // stream; one waiter thread per stream waits for those events in order and
 // stamps their completion. An action starts when it was enqueued or when the
 // previous action on its stream completed, whichever is later.
-void Executor::run_traced(Context& c, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
-                          RunTrace& trace) {
+void Executor::run_traced(Context& c, RunState& run, const std::vector<const void*>& inputs,
+                          const std::vector<void*>& outputs, RunTrace& trace) {
   using Clock = std::chrono::steady_clock;
   if (c.trace_events.empty())
     for (const Action& a : actions_) c.trace_events.push_back(create_event(*devices_[stream_of(a)]));
@@ -477,11 +725,13 @@ void Executor::run_traced(Context& c, const std::vector<const void*>& inputs, co
   Clock::time_point t0 = Clock::now();
   auto now_us = [&] { return std::chrono::duration<double, std::micro>(Clock::now() - t0).count(); };
   std::vector<TraceRecord> records(actions_.size());
-  std::vector<std::unique_ptr<Waiter>> waiters(devices_.size());
-  for (size_t d = 0; d < devices_.size(); ++d) {
-    if (!c.streams[d]) continue;
-    waiters[d] = std::make_unique<Waiter>();
-    Waiter* w = waiters[d].get();
+  trace.origin_us = std::chrono::duration<double, std::micro>(t0.time_since_epoch()).count();
+  std::vector<std::unique_ptr<Waiter>> waiters(c.streams.size());
+  for (size_t s = 0; s < c.streams.size(); ++s) {
+    if (!c.streams[s]) continue;
+    waiters[s] = std::make_unique<Waiter>();
+    Waiter* w = waiters[s].get();
+    size_t d = s / kRoles;
     w->thread = std::thread([this, w, d, &c, &records, &now_us] {
       double previous_end = 0;
       for (;;) {
@@ -519,11 +769,11 @@ void Executor::run_traced(Context& c, const std::vector<const void*>& inputs, co
     for (size_t i = 0; i < actions_.size(); ++i) {
       const Action& a = actions_[i];
       double enqueued = now_us();
-      perform(c, i, inputs, outputs);
+      perform(c, run, i, inputs, outputs);
       if (a.kind == ActionKind::kFromStaging)
         host_waits.push_back({"host", "wait for " + graph_.values[a.value].name, "wait", enqueued, now_us(), 0});
-      int stream = stream_of(a);
-      record_event(*devices_[stream], c.trace_events[i].get(), c.streams[stream].get());
+      size_t stream = static_cast<size_t>(stream_of(a)) * kRoles + role_of(a);
+      record_event(*devices_[stream_of(a)], c.trace_events[i].get(), c.streams[stream].get());
       Waiter& w = *waiters[stream];
       {
         std::lock_guard lock(w.mutex);

@@ -5,18 +5,24 @@
 // plans device memory: values whose lifetimes (spans of the action list) do
 // not overlap share bytes of one arena per device.
 //
-// A run replays the actions in a run context: its own streams, arenas, host
-// staging and events. Device work is enqueued asynchronously; the host waits
-// only where a value crosses between plugins (through host staging, in
-// chunks so the two hops overlap) and at the end for the outputs. Several
-// contexts let several runs be in flight at once (throughput mode): while one
-// request computes on a device, the next one's copies and earlier ops proceed.
+// A run replays the actions in a run context: its own streams (per device one
+// for compute, one for uploads, one for downloads, ordered by events only where
+// a value passes between them), arenas, host staging and events. Device work is
+// enqueued asynchronously; the host waits only where a value crosses between
+// plugins and at the end for the outputs. A crossing takes one hop when either
+// side can address host memory (the copy goes straight into or out of that
+// device's arena), otherwise it goes through host staging in chunks so the two
+// hops overlap. Devices that can wrap host memory (ABI 1.2) execute directly on
+// the caller's input and output buffers. Several contexts let several runs be
+// in flight at once (throughput mode): while one request computes on a device,
+// the next one's copies and earlier ops proceed.
 #pragma once
 
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "device_objects.hpp"
@@ -40,6 +46,16 @@ struct ExecutorOptions {
   // Per device (the session's order): transfer costs for the predicted trace,
   // refined by measurements; empty = what each plugin reports.
   std::vector<hxrt_transfer_costs> transfer_costs;
+  // Uploads and downloads on their own streams per device, so they overlap
+  // compute (of this run and of others in flight); false: all on one stream.
+  bool copy_streams = true;
+  // Zero-copy where a device can address host memory: caller buffers bound
+  // directly on devices that wrap host memory (R4.6), and one-hop crossings
+  // into or out of host-addressable arenas. false: always copy and stage.
+  bool zero_copy = true;
+  // In-place execution: an element-wise op's output may take the bytes of an
+  // input of the same size whose last use is that op.
+  bool in_place = true;
 };
 
 class Executor {
@@ -61,6 +77,7 @@ class Executor {
 
  private:
   enum class ActionKind { kUpload, kExecute, kToStaging, kFromStaging, kPeerCopy, kDownloadOutput };
+  enum StreamRole { kCompute = 0, kHostToDevice = 1, kDeviceToHost = 2, kRoles = 3 };
   struct Action {
     ActionKind kind;
     int value = -1;          // IR value moved
@@ -75,8 +92,16 @@ class Executor {
     ExecutablePtr executable;
     std::vector<Key> inputs, outputs;
   };
+  // How a value crossing plugins (or devices without a peer path) travels.
+  struct Crossing {
+    int from = -1;
+    bool source_direct = false;       // consumers copy straight out of the host-addressable source arena
+    std::set<int> direct_to;          // host-addressable destinations the source copies straight into
+    bool needs_staging = false;       // some destination goes through host staging
+  };
   struct Staging;   // host memory a crossing value passes through
   struct Context;   // everything one run in flight owns
+  struct RunState;  // what one run adds to its context: zero-copy bindings, events to wait for
 
   int64_t bytes_of(int value) const;
   // Nodes in topological order, cut into groups: maximal runs of consecutive
@@ -89,12 +114,14 @@ class Executor {
   std::unique_ptr<Context> make_context();
   Context& acquire();
   void release(Context& context);
-  void perform(Context& c, size_t index, const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
-  void execute_actions(Context& c, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
-                       RunTrace* trace);
-  void run_traced(Context& c, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+  void bind_caller_memory(RunState& r, const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
+  void perform(Context& c, RunState& r, size_t index, const std::vector<const void*>& inputs,
+               const std::vector<void*>& outputs);
+  void run_traced(Context& c, RunState& r, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
                   RunTrace& trace);
   int stream_of(const Action& action) const;  // the device whose stream runs the action
+  StreamRole role_of(const Action& action) const;
+  bool zero_copy_on(int device) const;
   TraceRecord describe(const Action& action) const;
 
   const Graph& graph_;
@@ -108,6 +135,11 @@ class Executor {
   std::vector<Action> actions_;
   std::vector<int> graph_input_slot_;            // value -> graph input index, or -1
   std::map<int, int> staged_values_;             // value -> device it is staged from
+  std::map<int, Crossing> crossings_;             // value -> how it crosses (same keys as staged_values_)
+  std::map<Key, int> producer_step_;              // (value, device) -> the step that writes it
+  std::vector<bool> step_signals_;                // the step records an event other streams or the host wait for
+  std::map<Key, Key> in_place_;                   // output key -> input key whose bytes it takes
+  bool copy_streams_used_ = false;
   std::map<Key, std::pair<int, uint64_t>> planned_;  // (value, device) -> (device, offset in its arena)
   std::vector<uint64_t> arena_bytes_;            // per device
   std::vector<DeviceMemoryStats> memory_stats_;

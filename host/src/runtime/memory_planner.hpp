@@ -13,6 +13,10 @@ struct TensorLifetime {
   uint64_t size_bytes = 0;
   int first_use = 0;  // inclusive positions in the execution order
   int last_use = 0;
+  // In place: the index of a tensor of the same size whose bytes this one
+  // takes; that tensor's last use must be this one's first use (the op that
+  // reads it and writes this). -1: none.
+  int in_place_of = -1;
 };
 
 struct MemoryPlan {
@@ -24,7 +28,9 @@ struct MemoryPlan {
 MemoryPlan plan_memory_offsets(const std::vector<TensorLifetime>& tensors, uint64_t alignment = 256);
 
 // Empty when no two tensors that are live at the same time share a byte and
-// every tensor lies inside the arena; otherwise names the first conflict.
+// every tensor lies inside the arena; otherwise names the first conflict. The
+// one sharing allowed is a declared in-place pair: same size, same offset, and
+// the input's last use is the output's first use.
 std::string validate_memory_plan(const std::vector<TensorLifetime>& tensors, const MemoryPlan& plan);
 
 }  // namespace hxrt::host

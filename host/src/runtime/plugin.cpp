@@ -158,6 +158,10 @@ void Plugin::read_devices() {
     record.peak_flops_f32 = props.peak_flops_f32;
     record.memory_bandwidth_bytes_per_s = props.memory_bandwidth_bytes_per_s;
     record.host_addressable = props.host_addressable != 0;
+    // Since 1.2 (R4.6); a 1.1 plugin leaves both zero, and so does one without the slot.
+    record.can_wrap_host_memory = props.can_wrap_host_memory != 0 && api_.buffer_wrap_host_memory != nullptr;
+    record.wrap_host_memory_alignment = props.wrap_host_memory_alignment;
+    record.in_place_elementwise = props.in_place_elementwise != 0;
     // Without a cost report, assume a PCIe-class link; the scheduler may re-measure (R6.1).
     hxrt_link_cost fallback{10000.0, 8e9};
     record.transfer_costs = {sizeof(hxrt_transfer_costs), fallback, fallback, fallback, fallback, fallback};

@@ -30,6 +30,9 @@ struct DeviceRecord {
   double peak_flops_f32 = 0;
   double memory_bandwidth_bytes_per_s = 0;
   bool host_addressable = false;
+  bool can_wrap_host_memory = false;        // buffer_wrap_host_memory works (ABI 1.2, R4.6)
+  uint64_t wrap_host_memory_alignment = 0;  // 0 = any
+  bool in_place_elementwise = false;        // element-wise outputs may alias an input (ABI 1.2)
   hxrt_transfer_costs transfer_costs{};
 };
 

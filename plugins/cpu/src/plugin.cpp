@@ -114,6 +114,7 @@ const hxrt_plugin_api& api_table() {
     a.executable_compile = entry::executable_compile;
     a.executable_destroy = entry::executable_destroy;
     a.executable_execute = entry::executable_execute;
+    a.buffer_wrap_host_memory = entry::buffer_wrap_host_memory;
     return a;
   }();
   return api;

@@ -182,6 +182,9 @@ hxrt_plugin_status* device_get_properties(hxrt_device_get_properties_args* args)
     p.peak_flops_f32 = d.peak_flops;
     p.memory_bandwidth_bytes_per_s = d.bandwidth;
     p.host_addressable = 1;
+    p.can_wrap_host_memory = 1;  // since ABI 1.2: a wrapped buffer is the caller's memory itself (R4.6)
+    p.wrap_host_memory_alignment = 0;
+    p.in_place_elementwise = 1;  // since ABI 1.2: element-wise kernels read element i before writing it
     p.driver_version = "";
     p.compute_units = d.cores;
     write_out_struct(args->properties, p);

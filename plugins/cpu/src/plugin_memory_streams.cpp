@@ -86,6 +86,23 @@ hxrt_plugin_status* buffer_get_host_pointer(hxrt_buffer_get_host_pointer_args* a
   });
 }
 
+// Zero-copy (R4.6): device memory is host memory, so the buffer is the
+// caller's memory itself. Nothing to register; destroying it frees nothing.
+hxrt_plugin_status* buffer_wrap_host_memory(hxrt_buffer_wrap_host_memory_args* args) {
+  return check_args(args, HXRT_V1_ARGS(hxrt_buffer_wrap_host_memory_args, buffer), [&] {
+    args->buffer = nullptr;
+    check_device(args->device);
+    if (args->size_bytes > 0) require_non_null(args->host_pointer, "host_pointer");
+    auto buffer = std::make_unique<hxrt_buffer>();
+    buffer->device = args->device;
+    buffer->size = args->size_bytes;
+    buffer->owned = false;
+    static char empty;  // a 0-byte buffer still has a valid pointer
+    buffer->data = args->host_pointer != nullptr ? args->host_pointer : &empty;
+    args->buffer = buffer.release();
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Streams and events.
 // ---------------------------------------------------------------------------

@@ -85,7 +85,10 @@ hxrt_plugin_status* buffer_allocate(hxrt_buffer_allocate_args* args) {
 void buffer_destroy(hxrt_buffer* buffer) {
   if (buffer == nullptr) return;
   if (buffer->data != nullptr && cudaSetDevice(buffer->device->ordinal) == cudaSuccess) {
-    if (buffer->kind == HXRT_MEMORY_DEVICE) {
+    if (buffer->wrapped_host != nullptr) {
+      cudaHostUnregister(buffer->wrapped_host);  // the memory stays the caller's (R4.6)
+      cudaGetLastError();
+    } else if (buffer->kind == HXRT_MEMORY_DEVICE) {
       std::lock_guard lock(buffer->device->alloc_mutex);
       cudaFreeAsync(buffer->data, buffer->device->alloc_stream);  // back to the pool
     } else {
@@ -99,11 +102,54 @@ hxrt_plugin_status* buffer_get_host_pointer(hxrt_buffer_get_host_pointer_args* a
   return check_args(args, HXRT_V1_ARGS(hxrt_buffer_get_host_pointer_args, host_pointer), [&] {
     require_non_null(args->buffer, "buffer");
     args->host_pointer = nullptr;
-    if (args->buffer->kind == HXRT_MEMORY_HOST_PINNED) {
+    if (args->buffer->wrapped_host != nullptr) {
+      args->host_pointer = args->buffer->wrapped_host;
+    } else if (args->buffer->kind == HXRT_MEMORY_HOST_PINNED) {
       // A 0-byte buffer needs some non-NULL pointer; the host never dereferences it.
       static char empty;
       args->host_pointer = args->buffer->data != nullptr ? args->buffer->data : &empty;
     }
+  });
+}
+
+// Registers caller memory with CUDA (page-locked, mapped): copies to and from it
+// run at pinned speed, and kernels may reach it over the bus (R4.6).
+hxrt_plugin_status* buffer_wrap_host_memory(hxrt_buffer_wrap_host_memory_args* args) {
+  return check_args(args, HXRT_V1_ARGS(hxrt_buffer_wrap_host_memory_args, buffer), [&] {
+    args->buffer = nullptr;
+    check_device(args->device);
+    if (args->size_bytes > 0) require_non_null(args->host_pointer, "host_pointer");
+    auto buffer = std::make_unique<hxrt_buffer>();
+    buffer->device = args->device;
+    buffer->size = args->size_bytes;
+    buffer->kind = HXRT_MEMORY_DEVICE;
+    if (args->size_bytes > 0) {
+      use_device(args->device->ordinal);
+      unsigned flags = cudaHostRegisterPortable | cudaHostRegisterMapped;
+      if (args->read_only != 0) flags |= cudaHostRegisterReadOnly;
+      cudaError_t e = cudaHostRegister(args->host_pointer, args->size_bytes, flags);
+      if (e == cudaErrorNotSupported && (flags & cudaHostRegisterReadOnly) != 0) {
+        cudaGetLastError();  // read-only registration needs a capable system; plain registration is enough
+        e = cudaHostRegister(args->host_pointer, args->size_bytes, flags & ~cudaHostRegisterReadOnly);
+      }
+      if (e != cudaSuccess) {
+        cudaGetLastError();
+        throw PluginError(e == cudaErrorHostMemoryAlreadyRegistered ? HXRT_STATUS_FAILED_PRECONDITION
+                                                                    : HXRT_STATUS_RESOURCE_EXHAUSTED,
+                          "buffer_wrap_host_memory: cudaHostRegister of " + std::to_string(args->size_bytes) +
+                              " bytes failed: " + cudaGetErrorName(e));
+      }
+      void* device_pointer = nullptr;
+      e = cudaHostGetDevicePointer(&device_pointer, args->host_pointer, 0);
+      if (e != cudaSuccess) {
+        cudaGetLastError();
+        cudaHostUnregister(args->host_pointer);
+        throw cuda_error(e, "cudaHostGetDevicePointer");
+      }
+      buffer->data = device_pointer;
+      buffer->wrapped_host = args->host_pointer;
+    }
+    args->buffer = buffer.release();
   });
 }
 

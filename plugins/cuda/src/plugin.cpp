@@ -64,6 +64,18 @@ const hxrt_plugin_identity& identity() {
   return id;
 }
 
+// Properties as context.cpp reports them, plus the 1.2 fields: every CUDA
+// device registers host memory (buffer_wrap_host_memory), at any alignment.
+hxrt_plugin_status* device_get_properties(hxrt_device_get_properties_args* args) {
+  hxrt_plugin_status* status = entry::device_get_properties(args);
+  if (status != nullptr) return status;
+  hxrt_device_properties* p = args->properties;
+  if (HXRT_STRUCT_HAS_FIELD(p->struct_size, hxrt_device_properties, can_wrap_host_memory)) p->can_wrap_host_memory = 1;
+  if (HXRT_STRUCT_HAS_FIELD(p->struct_size, hxrt_device_properties, wrap_host_memory_alignment))
+    p->wrap_host_memory_alignment = 0;
+  return nullptr;
+}
+
 const hxrt_plugin_api& api_table() {
   static const hxrt_plugin_api api = [] {
     hxrt_plugin_api a{};
@@ -77,7 +89,7 @@ const hxrt_plugin_api& api_table() {
     a.context_create = entry::context_create;
     a.context_destroy = entry::context_destroy;
     a.context_get_devices = entry::context_get_devices;
-    a.device_get_properties = entry::device_get_properties;
+    a.device_get_properties = device_get_properties;
     a.device_get_transfer_costs = entry::device_get_transfer_costs;
     a.buffer_allocate = entry::buffer_allocate;
     a.buffer_destroy = entry::buffer_destroy;
@@ -99,6 +111,7 @@ const hxrt_plugin_api& api_table() {
     a.executable_compile = entry::executable_compile;
     a.executable_destroy = entry::executable_destroy;
     a.executable_execute = entry::executable_execute;
+    a.buffer_wrap_host_memory = entry::buffer_wrap_host_memory;
     return a;
   }();
   return api;
