@@ -15,6 +15,7 @@
 
 #include "graph/onnx_proto.hpp"
 #include "hxrt/hxrt.hpp"
+#include "scheduler/perf_model.hpp"
 #include "session.hpp"
 
 namespace {
@@ -490,4 +491,117 @@ TEST(Session, HostMemoryThroughThePublicApi) {
   // Left allocated on purpose: destroying the environment frees it.
   EXPECT_EQ(code_of(hxrt_environment_allocate_host_memory(env.get(), "cpu:0", 100, &data)), HXRT_STATUS_OK);
   EXPECT_NE(data, nullptr);
+}
+
+namespace {
+
+// y = Relu(a + c) + (a + c) * (a + c) over [64]: one producer, readers on two devices.
+std::string fork_model() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  auto* g = m.mutable_graph();
+  g->set_name("fork");
+  add_input(g, "a", {64});
+  add_input(g, "c", {64});
+  add_node(g, "Add", {"a", "c"}, {"s"});
+  add_node(g, "Relu", {"s"}, {"r"});
+  add_node(g, "Mul", {"s", "s"}, {"m"});
+  add_node(g, "Add", {"r", "m"}, {"y"});
+  auto* y = g->add_output();
+  y->set_name("y");
+  y->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  return m.SerializeAsString();
+}
+
+// The Mul on the template plugin, everything else on the CPU, and the Add that
+// makes `s` duplicated on the template plugin (the scheduler's duplication).
+class DuplicatingPlacer final : public hxrt::host::Placer {
+ public:
+  hxrt::host::Placement place(const hxrt::host::Graph& graph, const std::vector<hxrt::host::DeviceRecord*>&,
+                              const hxrt::host::SupportTable&) override {
+    hxrt::host::Placement p;
+    for (const auto& node : graph.nodes) p.device_of_node.push_back(node.op_type == "Mul" ? 1 : 0);
+    p.duplicates.emplace_back(0, 1);
+    return p;
+  }
+};
+
+}  // namespace
+
+TEST(Session, DuplicatedNodeFeedsItsReadersLocally) {
+  hxrt::host::SessionConfig session_config;
+  session_config.placer = std::make_shared<DuplicatingPlacer>();
+  session_config.perf_model = "none";
+  std::string model = fork_model();
+  hxrt::host::Session session(cpu_and_template(), model.data(), model.size(), session_config);
+  std::map<std::string, std::string> device_of;
+  for (const auto& p : session.placements()) device_of[p.node_name] = p.device_id;
+  ASSERT_EQ(device_of.size(), 5u) << "four nodes and one duplicate";
+  EXPECT_EQ(device_of["Add_s"], "cpu:0");
+  EXPECT_EQ(device_of["Add_s@template:0"], "template:0");
+  EXPECT_EQ(device_of["Mul_m"], "template:0");
+  for (int r = 0; r < 3; ++r) {
+    auto a = random_values(64, 20 + r), c = random_values(64, 30 + r);
+    std::vector<float> y(64);
+    hxrt::host::RunTrace trace;
+    session.run(std::vector<const void*>{a.data(), c.data()}, std::vector<void*>{y.data()}, &trace);
+    for (size_t i = 0; i < y.size(); ++i) {
+      double s = double(a[i]) + c[i];
+      EXPECT_NEAR(y[i], std::max(0.0, s) + s * s, 1e-5) << i;
+    }
+    // `s` never crosses to the template plugin: its Mul reads the local duplicate.
+    for (const auto& record : trace.measured) {
+      const bool moves_s = record.name.size() >= 2 && record.name.substr(record.name.size() - 2) == " s";
+      EXPECT_FALSE(record.category == "copy" && moves_s) << record.name;
+    }
+  }
+}
+
+TEST(Session, MeasuredTransferCostsReplaceThePluginsEstimates) {
+  hxrt::host::Environment& env = cpu_and_template();
+  const hxrt::host::DeviceRecord* tpl = env.devices()[1];
+  ASSERT_EQ(tpl->id, "template:0");
+  // A host -> template hop measured at 5 ms plus 1 ns per byte: far above the
+  // plugin's own 0.2 us estimate, so the predicted schedule must show it.
+  hxrt::sched::PerfModel measured;
+  const std::string key = tpl->plugin->name() + "/" + tpl->name;
+  measured.record_transfer("host", key, 100, 5e6 + 100);
+  measured.record_transfer("host", key, 300, 5e6 + 300);
+  std::string path = (std::filesystem::temp_directory_path() / "hxrt-session-test-transfers.json").string();
+  measured.save(path);
+
+  std::string model = mlp_model();
+  auto predicted_makespan_us = [&](const std::string& perf_model) {
+    hxrt::host::SessionConfig config;
+    config.placer = std::make_shared<AlternatingPlacer>();
+    config.perf_model = perf_model;
+    hxrt::host::Session session(env, model.data(), model.size(), config);
+    std::vector<hxrt::host::TraceRecord> schedule;
+    session.explain(&schedule);
+    double makespan = 0;
+    for (const auto& r : schedule) makespan = std::max(makespan, r.end_us);
+    return makespan;
+  };
+  EXPECT_LT(predicted_makespan_us("none"), 5000.0);
+  EXPECT_GE(predicted_makespan_us(path), 5000.0);
+  std::filesystem::remove(path);
+}
+
+TEST(Session, CalibrationRecordsTransferHops) {
+  std::string path = (std::filesystem::temp_directory_path() / "hxrt-session-test-calibrated-hops.json").string();
+  std::filesystem::remove(path);
+  hxrt::host::SessionConfig config;
+  config.placer = std::make_shared<AlternatingPlacer>();
+  config.perf_model = "none";
+  std::string model = mlp_model();
+  hxrt::host::Session session(cpu_and_template(), model.data(), model.size(), config);
+  auto a = random_values(32, 1), b = random_values(40, 2), c = random_values(5, 3);
+  std::vector<float> y(20);
+  session.calibrate(std::vector<const void*>{a.data(), b.data(), c.data()}, std::vector<void*>{y.data()}, 2, path);
+  const std::string text = hxrt::sched::PerfModel::load(path).to_json();
+  // Values cross between the plugins in both directions, so both hops of each are recorded.
+  EXPECT_NE(text.find("\"from\": \"host\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"to\": \"host\""), std::string::npos) << text;
+  std::filesystem::remove(path);
 }

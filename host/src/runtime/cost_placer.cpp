@@ -85,6 +85,7 @@ Placement CostPlacer::place(const Graph& graph, const std::vector<DeviceRecord*>
   sched::Result result = sched::schedule(instance, options_);
   last_ = result.best;
   placement.device_of_node = result.best.device;
+  for (const auto& d : result.best.duplicates) placement.duplicates.emplace_back(d.task, d.device);
   return placement;
 }
 

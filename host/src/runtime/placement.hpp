@@ -22,6 +22,10 @@ struct SupportTable {
 
 struct Placement {
   std::vector<int> device_of_node;  // index into the session's device list
+  // (node, device): the node also runs on that device, for its readers there,
+  // because recomputing it costs less than the transfer (the scheduler's
+  // duplication). The session turns each into a copy of the node.
+  std::vector<std::pair<int, int>> duplicates;
 };
 
 class Placer {

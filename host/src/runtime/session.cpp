@@ -35,6 +35,7 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
   const SupportTable& table = support_;
   std::shared_ptr<Placer> placer = config.placer ? config.placer : std::make_shared<CostPlacer>();
   Placement placement = placer->place(graph_, devices_, table);
+  apply_duplicates(placement);
   for (size_t n = 0; n < graph_.nodes.size(); ++n) {
     int d = placement.device_of_node[n];
     placements_.push_back({graph_.nodes[n].name, graph_.nodes[n].op_type, devices_[d]->id,
@@ -52,6 +53,60 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
 }
 
 Session::~Session() = default;
+
+// Each duplicate becomes a copy of its node on the duplicate's device, writing
+// its own values; the nodes placed on that device read those instead of the
+// original's (transferred) values. Copies follow their originals, so the node
+// list stays topologically sorted and chains of duplicates resolve in order.
+void Session::apply_duplicates(Placement& placement) {
+  if (placement.duplicates.empty()) return;
+  std::map<int, std::vector<int>> copies_of;  // node -> devices
+  for (const auto& [node, device] : placement.duplicates) copies_of[node].push_back(device);
+  std::map<std::pair<int, int>, int> local;  // (value, device) -> the duplicate's value there
+  auto rewire = [&](Node& node, int device) {
+    for (int& v : node.inputs) {
+      auto it = local.find({v, device});
+      if (v >= 0 && it != local.end()) v = it->second;
+    }
+  };
+  std::vector<Node> nodes;
+  std::vector<int> device_of_node;
+  std::vector<std::vector<SupportAnswer>> support;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    const int home = placement.device_of_node[n];
+    Node original = graph_.nodes[n];
+    rewire(original, home);
+    nodes.push_back(original);
+    device_of_node.push_back(home);
+    support.push_back(support_.support[n]);
+    auto it = copies_of.find(static_cast<int>(n));
+    if (it == copies_of.end()) continue;
+    for (int device : it->second) {
+      Node copy = graph_.nodes[n];
+      copy.name += "@" + devices_[device]->id;
+      rewire(copy, device);
+      for (int& v : copy.outputs) {
+        if (v < 0) continue;
+        Value value = graph_.values[v];
+        value.name += "@" + devices_[device]->id;
+        const int original_value = v;
+        v = graph_.add_value(std::move(value));
+        local[{original_value, device}] = v;
+      }
+      nodes.push_back(std::move(copy));
+      device_of_node.push_back(device);
+      support.push_back(support_.support[n]);
+    }
+  }
+  graph_.nodes = std::move(nodes);
+  for (auto& value : graph_.values) value.producer = -1;
+  for (size_t n = 0; n < graph_.nodes.size(); ++n)
+    for (int v : graph_.nodes[n].outputs)
+      if (v >= 0) graph_.values[v].producer = static_cast<int>(n);
+  placement.device_of_node = std::move(device_of_node);
+  placement.duplicates.clear();
+  support_.support = std::move(support);
+}
 
 // Nodes whose every output became a constant need not run again.
 void Session::drop_folded_nodes() {

@@ -76,6 +76,7 @@ class Session {
   std::vector<DeviceRecord*> select_devices(const SessionConfig& config) const;
   void drop_folded_nodes();
   void apply_measured_costs(const std::string& path);
+  void apply_duplicates(Placement& placement);
   void apply_measured_transfers(const sched::PerfModel& model);
 
   Environment& environment_;

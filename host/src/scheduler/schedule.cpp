@@ -8,14 +8,30 @@ namespace hxrt::sched {
 
 static bool close(double a, double b) { return std::abs(a - b) <= 1e-6 * std::max({1.0, std::abs(a), std::abs(b)}); }
 
+double Schedule::arrival(const Instance& instance, int edge, int to) const {
+  const int src = instance.edges[edge].src;
+  double best = finish[src] + instance.comm(edge, device[src], to);
+  for (const Duplicate& d : duplicates)
+    if (d.task == src) best = std::min(best, d.finish + instance.comm(edge, d.device, to));
+  return best;
+}
+
 std::vector<Schedule::Transfer> Schedule::transfers(const Instance& instance) const {
   std::vector<Transfer> out;
   for (size_t e = 0; e < instance.edges.size(); ++e) {
     const Edge& edge = instance.edges[e];
-    const int a = device[edge.src], b = device[edge.dst];
-    if (a == b) continue;
-    out.push_back({static_cast<int>(e), a, b, finish[edge.src],
-                   finish[edge.src] + instance.comm(static_cast<int>(e), a, b)});
+    auto consumer_on = [&](int b) {
+      // The source instance the value arrives from first.
+      int from = device[edge.src];
+      double ready = finish[edge.src], arrives = ready + instance.comm(static_cast<int>(e), from, b);
+      for (const Duplicate& d : duplicates)
+        if (d.task == edge.src && d.finish + instance.comm(static_cast<int>(e), d.device, b) < arrives)
+          from = d.device, ready = d.finish, arrives = d.finish + instance.comm(static_cast<int>(e), d.device, b);
+      if (from != b) out.push_back({static_cast<int>(e), from, b, ready, arrives});
+    };
+    consumer_on(device[edge.dst]);
+    for (const Duplicate& d : duplicates)
+      if (d.task == edge.dst) consumer_on(d.device);
   }
   return out;
 }
@@ -24,6 +40,7 @@ std::vector<double> memory_peaks(const Instance& instance, const Schedule& s) {
   const int q = instance.num_devices(), n = instance.num_tasks();
   std::vector<double> weights(q, 0);
   for (int t = 0; t < n; ++t) weights[s.device[t]] += instance.tasks[t].weight_bytes;
+  for (const Schedule::Duplicate& d : s.duplicates) weights[d.device] += instance.tasks[d.task].weight_bytes;
   struct Event {
     double time;
     int kind;  // 0 free, 1 allocate, 2 free of a zero-length lifetime (after the allocations at its instant)
@@ -35,6 +52,11 @@ std::vector<double> memory_peaks(const Instance& instance, const Schedule& s) {
     events[dev].push_back({from, 1, bytes});
     events[dev].push_back({std::max(from, to), to <= from ? 2 : 0, -bytes});
   };
+  auto duplicated_on = [&](int task, int device) {
+    for (const Schedule::Duplicate& d : s.duplicates)
+      if (d.task == task && d.device == device) return true;
+    return false;
+  };
   std::vector<double> until(q);
   for (int t = 0; t < n; ++t) {
     const double bytes = instance.tasks[t].output_bytes;
@@ -44,6 +66,7 @@ std::vector<double> memory_peaks(const Instance& instance, const Schedule& s) {
     if (instance.out_edges[t].empty()) until[home] = s.makespan;  // a graph output stays to the end
     for (int e : instance.out_edges[t]) {
       const int dst = instance.edges[e].dst, dev = s.device[dst];
+      if (dev != home && duplicated_on(t, dev)) continue;  // its readers there use the duplicate's output
       until[dev] = std::max(until[dev], s.finish[dst]);
       if (dev != home) until[home] = std::max(until[home], s.finish[t] + instance.comm(e, home, dev));
     }
@@ -51,6 +74,18 @@ std::vector<double> memory_peaks(const Instance& instance, const Schedule& s) {
       if (until[d] < 0) continue;
       live(d, d == home ? s.start[t] : s.finish[t], until[d], bytes);
     }
+  }
+  // A duplicate's output lives on its device from its start until the last
+  // reader there is done.
+  for (const Schedule::Duplicate& dup : s.duplicates) {
+    double last = dup.finish;
+    for (int e : instance.out_edges[dup.task]) {
+      const int dst = instance.edges[e].dst;
+      if (s.device[dst] == dup.device) last = std::max(last, s.finish[dst]);
+      for (const Schedule::Duplicate& other : s.duplicates)
+        if (other.task == dst && other.device == dup.device) last = std::max(last, other.finish);
+    }
+    live(dup.device, dup.start, last, instance.tasks[dup.task].output_bytes);
   }
   std::vector<double> peaks(q);
   for (int d = 0; d < q; ++d) {
@@ -100,25 +135,52 @@ std::vector<std::string> validate(const Instance& inst, const Schedule& s, bool 
     if (!(s.start[t] >= 0)) errors.push_back(fmt::format("task {} starts before 0", t));
     last = std::max(last, s.finish[t]);
   }
+  std::vector<std::vector<char>> duplicated(n, std::vector<char>(q, 0));
+  for (const Schedule::Duplicate& d : s.duplicates) {
+    if (d.task < 0 || d.task >= n || d.device < 0 || d.device >= q) {
+      errors.push_back(fmt::format("a duplicate names task {} on device {}, which do not exist", d.task, d.device));
+      continue;
+    }
+    if (d.device == s.device[d.task] || duplicated[d.task][d.device])
+      errors.push_back(fmt::format("task {} runs twice on device {}", d.task, d.device));
+    duplicated[d.task][d.device] = 1;
+    if (!inst.supported(d.task, d.device))
+      errors.push_back(fmt::format("a duplicate of task {} is on device {} which does not support it", d.task, d.device));
+    else if (!close(d.finish - d.start, inst.cost(d.task, d.device)))
+      errors.push_back(fmt::format("a duplicate of task {} runs {} ns on device {}, its cost is {}", d.task,
+                                   d.finish - d.start, d.device, inst.cost(d.task, d.device)));
+    if (!(d.start >= 0)) errors.push_back(fmt::format("a duplicate of task {} starts before 0", d.task));
+    last = std::max(last, d.finish);
+  }
   if (!errors.empty()) return errors;
   if (!close(last, s.makespan)) errors.push_back(fmt::format("makespan {} but the last task finishes at {}", s.makespan, last));
   for (size_t e = 0; e < inst.edges.size(); ++e) {
     const Edge& edge = inst.edges[e];
-    const double arrival = s.finish[edge.src] + inst.comm(static_cast<int>(e), s.device[edge.src], s.device[edge.dst]);
-    if (s.start[edge.dst] < arrival && !close(s.start[edge.dst], arrival))
-      errors.push_back(fmt::format("task {} starts at {} before its input from task {} arrives at {}", edge.dst,
-                                   s.start[edge.dst], edge.src, arrival));
+    auto check = [&](double start, int device, const char* what) {
+      const double arrival = s.arrival(inst, static_cast<int>(e), device);
+      if (start < arrival && !close(start, arrival))
+        errors.push_back(fmt::format("{} {} starts at {} before its input from task {} arrives at {}", what, edge.dst,
+                                     start, edge.src, arrival));
+    };
+    check(s.start[edge.dst], s.device[edge.dst], "task");
+    for (const Schedule::Duplicate& d : s.duplicates)
+      if (d.task == edge.dst) check(d.start, d.device, "a duplicate of task");
   }
-  std::vector<std::vector<int>> on(q);
-  for (int t = 0; t < n; ++t) on[s.device[t]].push_back(t);
+  struct Interval {
+    double start, finish;
+    int task;
+  };
+  std::vector<std::vector<Interval>> on(q);
+  for (int t = 0; t < n; ++t) on[s.device[t]].push_back({s.start[t], s.finish[t], t});
+  for (const Schedule::Duplicate& d : s.duplicates) on[d.device].push_back({d.start, d.finish, d.task});
   for (int d = 0; d < q; ++d) {
     auto& ts = on[d];
-    std::sort(ts.begin(), ts.end(), [&](int a, int b) {
-      return s.start[a] != s.start[b] ? s.start[a] < s.start[b] : s.finish[a] < s.finish[b];
+    std::sort(ts.begin(), ts.end(), [&](const Interval& a, const Interval& b) {
+      return a.start != b.start ? a.start < b.start : a.finish < b.finish;
     });
     for (size_t i = 1; i < ts.size(); ++i)
-      if (s.start[ts[i]] < s.finish[ts[i - 1]] && !close(s.start[ts[i]], s.finish[ts[i - 1]]))
-        errors.push_back(fmt::format("tasks {} and {} overlap on device {}", ts[i - 1], ts[i], d));
+      if (ts[i].start < ts[i - 1].finish && !close(ts[i].start, ts[i - 1].finish))
+        errors.push_back(fmt::format("tasks {} and {} overlap on device {}", ts[i - 1].task, ts[i].task, d));
   }
   if (check_memory && inst.memory_limited) {
     const std::vector<double> peaks = memory_peaks(inst, s);
@@ -136,13 +198,19 @@ void ListScheduler::reset() {
   device_.assign(inst_.num_tasks(), -1);
   start_.assign(inst_.num_tasks(), 0);
   finish_.assign(inst_.num_tasks(), 0);
+  for (int t : touched_) copies_[t].clear();
+  copies_.resize(inst_.num_tasks());
+  touched_.clear();
+  duplicates_.clear();
 }
 
 double ListScheduler::ready_time(int task, int device) const {
   double ready = 0;
   for (int e : inst_.in_edges[task]) {
     const int src = inst_.edges[e].src;
-    ready = std::max(ready, finish_[src] + inst_.comm(e, device_[src], device));
+    double arrival = finish_[src] + inst_.comm(e, device_[src], device);
+    for (const auto& [where, finish] : copies_[src]) arrival = std::min(arrival, finish + inst_.comm(e, where, device));
+    ready = std::max(ready, arrival);
   }
   return ready;
 }
@@ -159,6 +227,14 @@ void ListScheduler::place(int task, int device, double start) {
   finish_[task] = start + w;
 }
 
+void ListScheduler::place_duplicate(int task, int device, double start) {
+  const double w = inst_.cost(task, device);
+  slots_[device].occupy(start, w);
+  if (copies_[task].empty()) touched_.push_back(task);
+  copies_[task].push_back({device, start + w});
+  duplicates_.push_back({task, device, start, start + w});
+}
+
 Schedule ListScheduler::take(std::string algorithm, std::vector<int> order) {
   Schedule s;
   s.algorithm = std::move(algorithm);
@@ -168,13 +244,20 @@ Schedule ListScheduler::take(std::string algorithm, std::vector<int> order) {
   s.order = std::move(order);
   s.makespan = 0;
   for (double f : finish_) s.makespan = std::max(s.makespan, f);
+  s.duplicates = duplicates_;
+  for (const auto& d : duplicates_) s.makespan = std::max(s.makespan, d.finish);
   return s;
 }
 
 Schedule simulate(const Instance& instance, const std::vector<int>& device, const std::vector<int>& order,
-                  std::string algorithm) {
+                  std::string algorithm, const std::vector<std::vector<int>>* duplicates) {
   ListScheduler ls(instance);
-  for (int t : order) ls.place(t, device[t], ls.earliest_start(t, device[t]));
+  for (int t : order) {
+    ls.place(t, device[t], ls.earliest_start(t, device[t]));
+    if (duplicates == nullptr) continue;
+    for (int d : (*duplicates)[t])
+      if (d != device[t] && instance.supported(t, d)) ls.place_duplicate(t, d, ls.earliest_start(t, d));
+  }
   return ls.take(std::move(algorithm), order);
 }
 

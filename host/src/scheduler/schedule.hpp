@@ -19,7 +19,22 @@ struct Schedule {
   std::vector<int> order;       // the priority order it was built in (topological)
   double makespan = 0;
 
-  // One transfer per edge whose ends run on different devices.
+  // Extra instances of (cheap) tasks recomputed on a consumer's device, so the
+  // consumers there read a local copy instead of waiting for a transfer. A
+  // value is available on a device at the earliest of: an instance of its
+  // producer there finishing, or any instance's finish plus the transfer.
+  struct Duplicate {
+    int task;
+    int device;  // never the task's own device; at most one duplicate per task and device
+    double start, finish;
+  };
+  std::vector<Duplicate> duplicates;
+
+  // When the output that `edge` carries can be on `device`.
+  double arrival(const Instance& instance, int edge, int device) const;
+
+  // One transfer per edge and consumer instance (the task or a duplicate)
+  // that reads the value from another device.
   struct Transfer {
     int edge;
     int from, to;
@@ -54,6 +69,8 @@ class ListScheduler {
   // Earliest start on `device` (insertion into idle gaps) and the matching finish.
   double earliest_start(int task, int device) const;
   void place(int task, int device, double start);
+  // A duplicate of an already placed task on another device (Schedule::duplicates).
+  void place_duplicate(int task, int device, double start);
 
   const std::vector<int>& device() const { return device_; }
   const std::vector<double>& start() const { return start_; }
@@ -65,11 +82,16 @@ class ListScheduler {
   std::vector<IdleSlots> slots_;
   std::vector<int> device_;
   std::vector<double> start_, finish_;
+  std::vector<std::vector<std::pair<int, double>>> copies_;  // per task: (device, finish) of its duplicates
+  std::vector<int> touched_;                                 // tasks with copies_, to clear them cheaply
+  std::vector<Schedule::Duplicate> duplicates_;
 };
 
 // The schedule for a fixed assignment and priority order (order must be topological).
+// `duplicates[t]` (optional): further devices task t also runs on; entries equal
+// to its own device are ignored.
 Schedule simulate(const Instance& instance, const std::vector<int>& device, const std::vector<int>& order,
-                  std::string algorithm = "simulate");
+                  std::string algorithm = "simulate", const std::vector<std::vector<int>>* duplicates = nullptr);
 
 // Tasks on the schedule's critical path (the chain that sets the makespan),
 // following input arrivals and device occupancy back from the last finish.

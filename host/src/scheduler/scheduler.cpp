@@ -36,6 +36,7 @@ class LocalSearch {
   Schedule run(const Schedule& from, int* evaluations) {
     assign_ = from.device;
     order_ = from.order;
+    dup_ = duplicates_of(from);
     cur_ = from;
     cur_score_ = score(inst_, cur_);
     best_ = cur_;
@@ -50,12 +51,15 @@ class LocalSearch {
     while (evals_ < opt_.max_evaluations && ms_since(t0_) < opt_.time_budget_ms) {
       std::vector<int> cand = assign_;
       std::vector<int> cand_order = order_;
+      std::vector<std::vector<int>> cand_dup = dup_;
       const int kind = static_cast<int>(uniform(100));
       bool changed;
-      if (kind < 30) changed = move_single(cand);
-      else if (kind < 45) changed = pull_to_neighbour(cand);
-      else if (kind < 65) changed = move_cluster(cand);
-      else if (kind < 78) changed = swap(cand);
+      if (kind < 27) changed = move_single(cand);
+      else if (kind < 40) changed = pull_to_neighbour(cand);
+      else if (kind < 58) changed = move_cluster(cand);
+      else if (kind < 70) changed = swap(cand);
+      else if (kind < 80) changed = opt_.duplicate && duplicate(cand, cand_dup);
+      else if (kind < 83) changed = unduplicate(cand_dup);
       else if (kind < 95) changed = promote(cand_order);
       else {
         if (reordered) continue;
@@ -67,7 +71,7 @@ class LocalSearch {
         if (stall > stall_limit) perturb(stall, reordered);
         continue;
       }
-      Schedule s = evaluate(cand, cand_order);
+      Schedule s = evaluate(cand, cand_order, cand_dup);
       const Score sc = score(inst_, s);
       if (!sc.worse_than(cur_score_)) {
         const bool improved = sc.better_than(cur_score_);
@@ -91,22 +95,42 @@ class LocalSearch {
   std::mt19937_64 rng_;
   ListScheduler ls_;  // reused across evaluations: its buffers stay allocated
   std::vector<int> assign_, order_, crit_, pos_;
+  std::vector<std::vector<int>> dup_;  // per task: devices it is duplicated on
   Schedule cur_, best_;
   Score cur_score_, best_score_;
   int evals_ = 0;
 
   uint64_t uniform(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng_); }
 
-  Schedule evaluate(const std::vector<int>& a, const std::vector<int>& order) {
+  static std::vector<std::vector<int>> duplicates_of(const Schedule& s) {
+    std::vector<std::vector<int>> dup(s.device.size());
+    for (const auto& d : s.duplicates) dup[d.task].push_back(d.device);
+    return dup;
+  }
+
+  Schedule evaluate(const std::vector<int>& a, const std::vector<int>& order,
+                    const std::vector<std::vector<int>>& dup) {
     ++evals_;
     ls_.reset();
-    for (int t : order) ls_.place(t, a[t], ls_.earliest_start(t, a[t]));
+    for (int t : order) {
+      ls_.place(t, a[t], ls_.earliest_start(t, a[t]));
+      for (int d : dup[t])
+        if (d != a[t] && has_consumer_on(t, d, a)) ls_.place_duplicate(t, d, ls_.earliest_start(t, d));
+    }
     return ls_.take("hxrt", order);
+  }
+
+  // A duplicate only pays where one of the task's consumers runs.
+  bool has_consumer_on(int t, int device, const std::vector<int>& a) const {
+    for (int e : inst_.out_edges[t])
+      if (a[inst_.edges[e].dst] == device) return true;
+    return false;
   }
 
   void accept(std::vector<int> a, std::vector<int> order, Schedule s, Score sc) {
     assign_ = std::move(a);
     order_ = std::move(order);
+    dup_ = duplicates_of(s);  // only the duplicates that were placed
     cur_ = std::move(s);
     cur_score_ = sc;
     crit_ = critical_path(inst_, cur_);
@@ -199,6 +223,32 @@ class LocalSearch {
     return true;
   }
 
+  // Recomputes a task on a consumer's device where the transfer there costs
+  // more than running the task again (cheap ops with large outputs).
+  bool duplicate(const std::vector<int>& a, std::vector<std::vector<int>>& dup) {
+    const int t = pick_task();
+    int chosen = -1, seen = 0;
+    for (int e : inst_.out_edges[t]) {
+      const int d = a[inst_.edges[e].dst];
+      if (d == a[t] || !inst_.supported(t, d) || inst_.comm(e, a[t], d) <= inst_.cost(t, d)) continue;
+      if (std::find(dup[t].begin(), dup[t].end(), d) != dup[t].end()) continue;
+      if (uniform(++seen) == 0) chosen = d;  // uniform among the candidates
+    }
+    if (chosen < 0) return false;
+    dup[t].push_back(chosen);
+    return true;
+  }
+
+  bool unduplicate(std::vector<std::vector<int>>& dup) {
+    std::vector<int> with;
+    for (size_t t = 0; t < dup.size(); ++t)
+      if (!dup[t].empty()) with.push_back(static_cast<int>(t));
+    if (with.empty()) return false;
+    auto& list = dup[with[uniform(with.size())]];
+    list.erase(list.begin() + static_cast<long>(uniform(list.size())));
+    return true;
+  }
+
   bool swap(std::vector<int>& a) {
     const int t = pick_task();
     for (int tries = 0; tries < 8; ++tries) {
@@ -222,10 +272,12 @@ class LocalSearch {
       else move_single(a);
     }
     std::vector<int> order = best_.order;
-    Schedule s = evaluate(a, order);
+    std::vector<std::vector<int>> dup = duplicates_of(best_);
+    Schedule s = evaluate(a, order, dup);
     const Score sc = score(inst_, s);
     assign_ = std::move(a);
     order_ = std::move(order);
+    dup_ = duplicates_of(s);
     cur_ = std::move(s);
     cur_score_ = sc;
     crit_ = critical_path(inst_, cur_);

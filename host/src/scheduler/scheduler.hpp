@@ -16,6 +16,7 @@ struct Options {
   // 40 ms up to 10,000 ops rising linearly to 900 ms at 100,000.
   double time_budget_ms = -1;
   uint64_t seed = 1;            // the search is deterministic for a seed unless the time cap cuts it
+  bool duplicate = true;        // may recompute cheap tasks on a consumer's device instead of a transfer
 };
 
 struct Result {
