@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cmath>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -317,43 +318,55 @@ NodePlan plan_binary(const NodeReader& node, const DeviceCaps& caps) {
 
 struct GemmConfig {
   uint32_t bm, bn, bk, tm, tn;
+  std::string shader() const {
+    return "matmul_" + std::to_string(bm) + "x" + std::to_string(bn) + "x" + std::to_string(bk) + "_" +
+           std::to_string(tm) + "x" + std::to_string(tn);
+  }
+  uint32_t threads() const { return (bm / tm) * (bn / tn); }
+  // Two slabs of A and B, each row padded by one vec4 (shaders/matmul.comp).
+  uint64_t shared_bytes() const { return 2ull * bk * 16ull * ((bm / 4 + 1) + (bn / 4 + 1)); }
 };
 
-GemmConfig gemm_config(const DeviceCaps& caps, int64_t M, int64_t N) {
+// The tiles matmul.comp is compiled for (CMakeLists.txt: HXRT_VK_GEMM_VARIANTS,
+// same order); HXRT_VK_GEMM_CONFIG=<index> forces one.
+constexpr GemmConfig kGemmVariants[] = {{128, 128, 8, 8, 8},  {128, 128, 16, 8, 8}, {128, 64, 16, 8, 4},
+                                        {64, 64, 16, 4, 4},   {64, 64, 16, 8, 8},   {32, 32, 16, 4, 4}};
+constexpr int kGemmVariantCount = static_cast<int>(std::size(kGemmVariants));
+
+GemmConfig gemm_config(const DeviceCaps& caps, int64_t M, int64_t N, int64_t batches) {
   auto fits = [&](const GemmConfig& c) {
-    uint32_t wg = (c.bm / c.tm) * (c.bn / c.tn);
-    uint64_t shared = 4ull * c.bk * (c.bm + 1) + 4ull * c.bk * c.bn;
-    return wg <= caps.max_workgroup_invocations && wg <= caps.max_workgroup_size_x && shared <= caps.max_shared_bytes;
+    return c.threads() <= caps.max_workgroup_invocations && c.threads() <= caps.max_workgroup_size_x &&
+           c.shared_bytes() <= caps.max_shared_bytes;
   };
-  // CPU-type devices (lavapipe): 128x128 tiles with 8x8 outputs per thread
-  // and BK 8 for big problems, where it measured fastest; the 64x64 tile with
-  // 4x4 per thread for small ones. GPUs: the 64x64 / 4x4 tile first — on the
-  // H100 it ran 4096^3 at 21.6 TFLOP/s against 1.9 for the 128x128 tiles
-  // (docs/benchmarks/vulkan.md).
-  const GemmConfig options[] = {{128, 128, 16, 8, 8}, {128, 128, 8, 8, 8}, {64, 64, 16, 4, 4}, {64, 64, 16, 8, 8},
-                                {32, 32, 16, 4, 4}};
-  if (const char* forced = std::getenv("HXRT_VK_GEMM_CONFIG")) {  // tuning aid: index into options
+  if (const char* forced = std::getenv("HXRT_VK_GEMM_CONFIG")) {  // tuning aid: index into kGemmVariants
     int i = std::atoi(forced);
-    if (i >= 0 && i < 5 && fits(options[i])) return options[i];
+    if (i >= 0 && i < kGemmVariantCount && fits(kGemmVariants[i])) return kGemmVariants[i];
   }
-  if (caps.gpu)
-    for (int i : {2, 4})
-      if (fits(options[i])) return options[i];
-  for (const GemmConfig& c : options) {
-    if (c.bm == 128 && (M < 128 || N < 128 || (!caps.gpu && c.bk == 16))) continue;
-    if (fits(c)) return c;
+  auto groups = [&](const GemmConfig& c) {
+    return ((M + c.bm - 1) / c.bm) * ((N + c.bn - 1) / c.bn) * batches;
+  };
+  if (caps.gpu) {
+    // The biggest tile (most reuse per thread) that still gives the GPU enough
+    // workgroups to fill its multiprocessors; small problems get smaller tiles.
+    for (int i : {1, 0, 2, 3})
+      if (fits(kGemmVariants[i]) && groups(kGemmVariants[i]) >= 128) return kGemmVariants[i];
+  } else {
+    // CPU-type devices (lavapipe): 128x128 tiles with 8x8 outputs per thread
+    // and BK 8 for big problems, the 64x64 tile with 4x4 per thread for small ones.
+    if (M >= 128 && N >= 128 && fits(kGemmVariants[0])) return kGemmVariants[0];
   }
-  return {16, 16, 8, 2, 2};  // 64 invocations, 1 KiB: inside every device's minimum limits
+  if (fits(kGemmVariants[3]) && groups(kGemmVariants[3]) >= (caps.gpu ? 64 : 1)) return kGemmVariants[3];
+  return kGemmVariants[5];  // 64 invocations, 9 KiB: inside every device's minimum limits
 }
 
 Step gemm_step(const DeviceCaps& caps, int64_t M, int64_t N, int64_t batches, uint32_t mode) {
   if (batches > caps.max_group_count[2])
     unsupported(HXRT_UNSUPPORTED_SHAPE, "matrix batch of " + std::to_string(batches) +
                                             " exceeds the device's maxComputeWorkGroupCount[2]");
-  GemmConfig c = gemm_config(caps, M, N);
+  GemmConfig c = gemm_config(caps, M, N, batches);
   Step s;
-  s.shader = "matmul";
-  s.spec = {(c.bm / c.tm) * (c.bn / c.tn), c.bm, c.bn, c.bk, c.tm, c.tn, mode};
+  s.shader = c.shader();
+  s.spec = {c.threads(), mode};
   s.groups[0] = static_cast<uint32_t>((N + c.bn - 1) / c.bn);
   s.groups[1] = static_cast<uint32_t>((M + c.bm - 1) / c.bm);
   s.groups[2] = static_cast<uint32_t>(batches);

@@ -59,6 +59,10 @@ class VulkanOps : public ::testing::Test {
     run(device(), node);
     EXPECT_TRUE(all_close(node.outputs[k]->floats(), want, rtol, atol)) << node.op;
   }
+  // The GEMM-kernel cases (matmul.comp), run once per tile variant too.
+  void matmul_cases(bool extra = false);
+  void gemm_cases(bool extra = false);
+  void conv_cases();
   static Context* ctx_;
 };
 Context* VulkanOps::ctx_ = nullptr;
@@ -200,10 +204,17 @@ std::vector<double> matmul_ref(const std::vector<float>& a, Shape sa, const std:
 }
 }  // namespace
 
-TEST_F(VulkanOps, MatMul) {
+void VulkanOps::matmul_cases(bool extra) {
   std::vector<std::pair<Shape, Shape>> shapes = {{{1, 1}, {1, 1}},   {{70, 33}, {33, 65}},      {{130, 129}, {129, 131}},
                                                  {{2, 3, 5, 7}, {7, 6}}, {{3, 1, 4, 8}, {2, 8, 5}}, {{9}, {9, 4}},
                                                  {{4, 9}, {9}},      {{2, 17, 300}, {2, 300, 3}}};
+  if (extra) {
+    // Multiples of 4 (the vec4 paths), edge tiles of every tile size, broadcast batches.
+    std::vector<std::pair<Shape, Shape>> more = {{{260, 132}, {132, 136}}, {{2, 1, 68, 40}, {3, 40, 132}},
+                                                 {{128, 128}, {128, 128}}, {{36, 4}, {4, 12}},
+                                                 {{2, 140, 24}, {24, 200}}, {{4, 257}, {257, 8}}};
+    shapes.insert(shapes.end(), more.begin(), more.end());
+  }
   uint32_t seed = 300;
   for (auto [sa, sb] : shapes) {
     std::vector<float> a = random_floats(count(sa), seed++), b = random_floats(count(sb), seed++);
@@ -213,7 +224,9 @@ TEST_F(VulkanOps, MatMul) {
   }
 }
 
-TEST_F(VulkanOps, Gemm) {
+TEST_F(VulkanOps, MatMul) { matmul_cases(); }
+
+void VulkanOps::gemm_cases(bool extra) {
   struct Case {
     int64_t M, N, K;
     bool ta, tb;
@@ -223,6 +236,11 @@ TEST_F(VulkanOps, Gemm) {
   std::vector<Case> cases = {{5, 7, 3, false, false, {}, 1, 1},          {33, 20, 17, true, false, {20}, 0.5f, 2},
                              {64, 65, 66, false, true, {64, 1}, 1, -1}, {8, 9, 10, true, true, {8, 9}, 2, 0.5f},
                              {3, 4, 5, false, false, {1}, 1, 1}};
+  if (extra) {  // transposed operands on the vec4 paths, and at edges
+    std::vector<Case> more = {{132, 136, 40, true, false, {136}, 1, 1}, {68, 72, 132, false, true, {68, 72}, 0.5f, 2},
+                              {136, 132, 68, true, true, {136, 1}, 1, -1}, {130, 129, 131, true, true, {}, 1, 1}};
+    cases.insert(cases.end(), more.begin(), more.end());
+  }
   uint32_t seed = 400;
   for (const Case& c : cases) {
     Shape sa = c.ta ? Shape{c.K, c.M} : Shape{c.M, c.K}, sb = c.tb ? Shape{c.N, c.K} : Shape{c.K, c.N};
@@ -248,6 +266,8 @@ TEST_F(VulkanOps, Gemm) {
   }
 }
 
+TEST_F(VulkanOps, Gemm) { gemm_cases(); }
+
 namespace {
 struct ConvCase {
   Shape x, w;
@@ -261,7 +281,7 @@ struct ConvCase {
 int64_t conv_out(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1) { return (in + p0 + p1 - ((k - 1) * d + 1)) / s + 1; }
 }  // namespace
 
-TEST_F(VulkanOps, Conv) {
+void VulkanOps::conv_cases() {
   std::vector<ConvCase> cases = {
       {{1, 3, 9, 9}, {4, 3, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},
       {{2, 4, 11, 10}, {6, 2, 3, 2}, 2, {2, 1}, {0, 1, 2, 0}, {1, 2}, false},
@@ -269,6 +289,8 @@ TEST_F(VulkanOps, Conv) {
       {{1, 5, 6, 6}, {7, 5, 1, 1}, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true},
       {{2, 3, 20}, {4, 3, 5}, 1, {2}, {2, 1}, {1}, true},                     // 1-D
       {{1, 2, 7, 8}, {3, 2, 3, 3}, 1, {2, 2}, {0, 0, 0, 0}, {1, 1}, false, "SAME_UPPER"},
+      {{1, 8, 12, 12}, {132, 8, 1, 1}, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, true},  // K % 4 == 0: vec4 weights
+      {{2, 16, 10, 10}, {20, 4, 3, 3}, 4, {1, 1}, {1, 1, 1, 1}, {1, 1}, true},
   };
   uint32_t seed = 500;
   for (ConvCase c : cases) {
@@ -324,6 +346,21 @@ TEST_F(VulkanOps, Conv) {
     want[i] = s;
   }
   expect({"Conv", 11, {Tensor::f32({2, 2, 5, 5}, x), Tensor::f32({3, 2, 2, 2}, w)}, {Tensor::empty(HXRT_DTYPE_FLOAT32, {2, 3, 4, 4})}}, want);
+}
+
+TEST_F(VulkanOps, Conv) { conv_cases(); }
+
+// Every tile variant of matmul.comp (HXRT_VK_GEMM_CONFIG forces one), on
+// MatMul, Gemm and Conv: edge tiles, vec4 and scalar load paths, transposes.
+TEST_F(VulkanOps, GemmEveryTileVariant) {
+  for (int v = 0; v < 6; ++v) {
+    SCOPED_TRACE("HXRT_VK_GEMM_CONFIG=" + std::to_string(v));
+    setenv("HXRT_VK_GEMM_CONFIG", std::to_string(v).c_str(), 1);
+    matmul_cases(true);
+    gemm_cases(true);
+    conv_cases();
+  }
+  unsetenv("HXRT_VK_GEMM_CONFIG");
 }
 
 TEST_F(VulkanOps, ConvTranspose) {
