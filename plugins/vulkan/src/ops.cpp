@@ -274,13 +274,68 @@ std::vector<int64_t> broadcast_strides(const NodeReader& node, const Shape& shap
   return strides;
 }
 
+// binary.comp's broadcast parameters for out = a (op) b.
+void binary_params(const NodeReader& node, Step& s, const Shape& a, const Shape& b, const Shape& out) {
+  if (a == out && b == out) {
+    s.pc.u[1] = 0;
+    return;
+  }
+  std::vector<int64_t> sa = broadcast_strides(node, a, out), sb = broadcast_strides(node, b, out);
+  s.pc.u[1] = 1;
+  s.params.assign(19, 0);
+  s.params[0] = static_cast<int32_t>(out.size());
+  for (size_t d = 0; d < out.size(); ++d) {
+    s.params[1 + d] = static_cast<int32_t>(out[d]);
+    s.params[7 + d] = static_cast<int32_t>(sa[d]);
+    s.params[13 + d] = static_cast<int32_t>(sb[d]);
+  }
+}
+
+// Sum, Max, Min with any number of inputs (numpy broadcasting): a chain of
+// binary.comp steps accumulating into the output (each step reads and writes
+// the same element, so the output may serve as an operand); one input is a copy.
+NodePlan plan_variadic(const NodeReader& node, const DeviceCaps& caps) {
+  static const std::map<std::string, uint32_t> codes = {{"Sum", 0}, {"Min", 5}, {"Max", 6}};
+  std::string op = op_name(node);
+  size_t k = node.num_inputs();
+  if (k == 0) throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, op + ": no inputs");
+  require_inputs(node, k);
+  for (size_t i = 0; i < k; ++i)
+    if (node.input(i).dtype != HXRT_DTYPE_FLOAT32)
+      unsupported(HXRT_UNSUPPORTED_DTYPE, op + ": input " + std::to_string(i) + " is " +
+                                              plugin::dtype_name(node.input(i).dtype) + "; only float32 is supported");
+  require_float(node, {});
+  only_first_output(node);
+  Shape out = out_shape(node);
+  check_rank(node, out.size());
+  int64_t n = plugin::element_count(out);
+  NodePlan plan;
+  plan.flops = static_cast<double>(n) * static_cast<double>(k - 1);
+  for (size_t i = 0; i < k; ++i) broadcast_strides(node, in_shape(node, i), out);  // validates the shapes
+  if (n == 0) return plan;
+  if (k == 1) {
+    if (in_shape(node, 0) != out)
+      unsupported(HXRT_UNSUPPORTED_SHAPE, op + ": a single input that broadcasts is not supported");
+    plan.steps.push_back(copy_bytes(node_input(0), node_output(0), static_cast<uint64_t>(n) * 4));
+    return plan;
+  }
+  for (size_t i = 1; i < k; ++i) {
+    Step s = elementwise_step("binary", n, caps);
+    s.t[0] = i == 1 ? node_input(0) : node_output(0);
+    s.t[1] = node_input(static_cast<int>(i));
+    s.t[2] = node_output(0);
+    s.pc.u[0] = codes.at(op);
+    binary_params(node, s, i == 1 ? in_shape(node, 0) : out, in_shape(node, i), out);
+    plan.steps.push_back(s);
+  }
+  return plan;
+}
+
 NodePlan plan_binary(const NodeReader& node, const DeviceCaps& caps) {
   static const std::map<std::string, uint32_t> codes = {{"Add", 0}, {"Sub", 1}, {"Mul", 2}, {"Div", 3},
                                                         {"Pow", 4}, {"Min", 5}, {"Max", 6}, {"PRelu", 7}};
   std::string op = op_name(node);
-  if ((op == "Min" || op == "Max") && node.num_inputs() != 2)
-    unsupported(HXRT_UNSUPPORTED_OTHER, op + ": only the two-input form is supported (got " +
-                                            std::to_string(node.num_inputs()) + " inputs)");
+  if ((op == "Min" || op == "Max") && node.num_inputs() != 2) return plan_variadic(node, caps);
   require_inputs(node, 2);
   require_float(node, {0, 1});
   only_first_output(node);
@@ -295,19 +350,7 @@ NodePlan plan_binary(const NodeReader& node, const DeviceCaps& caps) {
   s.t[1] = node_input(1);
   s.t[2] = node_output(0);
   s.pc.u[0] = codes.at(op);
-  if (a == out && b == out) {
-    s.pc.u[1] = 0;
-  } else {
-    std::vector<int64_t> sa = broadcast_strides(node, a, out), sb = broadcast_strides(node, b, out);
-    s.pc.u[1] = 1;
-    s.params.assign(19, 0);
-    s.params[0] = static_cast<int32_t>(out.size());
-    for (size_t d = 0; d < out.size(); ++d) {
-      s.params[1 + d] = static_cast<int32_t>(out[d]);
-      s.params[7 + d] = static_cast<int32_t>(sa[d]);
-      s.params[13 + d] = static_cast<int32_t>(sb[d]);
-    }
-  }
+  binary_params(node, s, a, b, out);
   plan.steps.push_back(s);
   return plan;
 }
@@ -1061,6 +1104,7 @@ const std::map<std::string, std::pair<Planner, int64_t>>& planners() {
     t["Gelu"] = {plan_unary, 20};
     t["Clip"] = {plan_unary, 6};
     for (const char* name : {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max", "PRelu"}) t[name] = {plan_binary, 7};
+    t["Sum"] = {plan_variadic, 6};  // opset 6: equal shapes, 8: numpy broadcasting (both handled)
     t["MatMul"] = {plan_matmul, 1};
     t["Gemm"] = {plan_gemm, 7};  // earlier versions have the 'broadcast' attribute
     t["Conv"] = {plan_conv, 1};
