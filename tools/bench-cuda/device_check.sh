@@ -34,7 +34,7 @@ tail -3 "$out/gtest.log"
 echo "== light models"
 for m in "$bundle"/data/light/*.onnx; do
   b=${m%.onnx}
-  if timeout 300 hxrt-run "$m" --test-data "${b}_output_0.pb" --devices cuda,cpu --placement >"$out/$(basename "$b").log" 2>&1; then
+  if timeout "${LIGHT_TIMEOUT:-300}" hxrt-run "$m" --test-data "${b}_output_0.pb" --devices cuda,cpu --placement >"$out/$(basename "$b").log" 2>&1; then
     echo "PASS $(basename "$b") $(grep -o 'max abs err [^,]*' "$out/$(basename "$b").log"), nodes on cuda $(grep -c -- '-> cuda' "$out/$(basename "$b").log"), on cpu $(grep -c -- '-> cpu' "$out/$(basename "$b").log")"
   else
     echo "FAIL $(basename "$b")"; tail -5 "$out/$(basename "$b").log"; status=1

@@ -208,6 +208,37 @@ __global__ void channel_affine_kernel(const T* __restrict__ x, const float* __re
   }
 }
 
+// 16-byte vectors of V elements sharing one load/store; index math in 32 bits.
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Pack {
+  T v[V];
+};
+
+template <typename T, int V>
+__global__ void channel_affine_vec_kernel(const T* __restrict__ x, const float* __restrict__ scale,
+                                          const float* __restrict__ shift, const T* __restrict__ z, T* __restrict__ y,
+                                          uint32_t packs, uint32_t c, uint32_t inner, int act) {
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < packs; i += gridDim.x * blockDim.x) {
+    Pack<T, V> xv = reinterpret_cast<const Pack<T, V>*>(x)[i], zv;
+    if (z != nullptr) zv = reinterpret_cast<const Pack<T, V>*>(z)[i];
+    uint32_t e = i * V;
+    // inner % V == 0: one channel for the whole pack; inner == 1: V consecutive channels.
+    uint32_t ch = inner == 1 ? e % c : (e / inner) % c;
+    Pack<T, V> out;
+#pragma unroll
+    for (int k = 0; k < V; ++k) {
+      uint32_t chk = inner == 1 ? ch + k : ch;
+      float v = to_float(xv.v[k]);
+      if (scale != nullptr) v *= scale[chk];
+      if (shift != nullptr) v += shift[chk];
+      if (z != nullptr) v += to_float(zv.v[k]);
+      if (act == 1) v = fmaxf(v, 0.f);
+      out.v[k] = from_float<T>(v);
+    }
+    reinterpret_cast<Pack<T, V>*>(y)[i] = out;
+  }
+}
+
 template <typename T>
 __global__ void pool2d_kernel(const T* __restrict__ x, T* __restrict__ y, Pool2d p) {
   int64_t total = p.n * p.c * p.oh * p.ow;
@@ -333,7 +364,18 @@ cudaError_t channel_affine(FType t, const void* x, const float* scale, const flo
                            int64_t n, int64_t c, int64_t inner, int act, cudaStream_t stream) {
   int64_t total = n * c * inner;
   if (total == 0) return cudaSuccess;
+  auto aligned16 = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  bool vec_ok = total < (int64_t{1} << 31) && aligned16(x) && aligned16(y) && (z == nullptr || aligned16(z));
   HXRT_DISPATCH_FTYPE(t, T, {
+    constexpr int V = 16 / sizeof(T);
+    // Packs stay within one channel (inner % V == 0) or cover V channels of one pixel (channels-last, c % V == 0).
+    if (vec_ok && total % V == 0 && (inner % V == 0 || (inner == 1 && c % V == 0))) {
+      uint32_t packs = static_cast<uint32_t>(total / V);
+      channel_affine_vec_kernel<T, V><<<grid_for(packs), 256, 0, stream>>>(
+          static_cast<const T*>(x), scale, shift, static_cast<const T*>(z), static_cast<T*>(y), packs,
+          static_cast<uint32_t>(c), static_cast<uint32_t>(inner), act);
+      return cudaGetLastError();
+    }
     channel_affine_kernel<T><<<grid_for(total), 256, 0, stream>>>(static_cast<const T*>(x), scale, shift,
                                                                    static_cast<const T*>(z), static_cast<T*>(y), total,
                                                                    c, inner, act);
