@@ -1,20 +1,26 @@
 // hxrt-executor-bench: the executor's transfer and pipelining numbers
 // (docs/benchmarks/executor.md), each measured side by side in one run.
 //
-//   hxrt-executor-bench --plugin-dir DIR [--gpu cuda] [--mib 256] [--requests 64] [--json FILE]
+//   hxrt-executor-bench --plugin-dir DIR [--gpu cuda] [--mib 256] [--requests 64] [--matmul 0] [--json FILE]
 //
 //   copy      host<->device copies through the plugin (from/to its pinned
 //             memory) vs raw cudaMemcpyAsync from pinned memory (CUDA builds)
-//   cross     a value crossing plugins (GPU -> CPU) chunked and double-buffered
-//             vs one blocking copy (one chunk)
-//   pipeline  N requests of a model whose transfers take about as long as its
-//             compute: several in flight (throughput objective) vs one at a time
+//   cross     a value crossing plugins (GPU -> CPU): one blocking copy through
+//             staging vs chunked and double-buffered staging vs one hop straight
+//             into the CPU plugin's arena (zero-copy, ABI 1.2)
+//   pipeline  N requests of MatMul(n x n) with inputs and outputs in pinned
+//             memory, n chosen (--matmul 0) so that a request's transfers take
+//             about as long as its compute: 4 in flight vs one at a time, with
+//             the share of transfer time hidden under compute measured from
+//             the traces of all requests on one timeline
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <atomic>
+#include <cmath>
 #include <random>
 #include <thread>
 
@@ -31,6 +37,53 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+// Host memory a GPU copies at full speed: a HOST_PINNED buffer of `device`.
+struct PinnedFloats {
+  BufferPtr buffer;
+  float* data = nullptr;
+  PinnedFloats(const DeviceRecord& device, size_t count, float value)
+      : buffer(allocate_buffer(device, count * sizeof(float), HXRT_MEMORY_HOST_PINNED)) {
+    data = static_cast<float*>(host_pointer(device, buffer.get()));
+    if (data == nullptr) throw std::runtime_error(device.id + ": pinned buffer without a host pointer");
+    std::fill(data, data + count, value);
+  }
+};
+
+struct Categories {
+  double copy_us = 0, upload_us = 0, download_us = 0, compute_us = 0;
+};
+
+Categories category_sums(const RunTrace& trace) {
+  Categories c;
+  for (const auto& r : trace.measured) {
+    double d = r.end_us - r.start_us;
+    if (r.category == "compute") c.compute_us += d;
+    if (r.category != "copy") continue;
+    c.copy_us += d;
+    if (r.name.rfind("upload", 0) == 0) c.upload_us += d;
+    if (r.name.rfind("download", 0) == 0) c.download_us += d;
+  }
+  return c;
+}
+
+// The measured records of traced runs that were in flight together, on one
+// timeline; tracks are per request, so a copy counts as hidden while any
+// compute (its own request's on another stream, or another request's) runs.
+RunTrace merge(const std::vector<RunTrace>& traces) {
+  RunTrace merged;
+  double origin = 1e300;
+  for (const auto& t : traces) origin = std::min(origin, t.origin_us);
+  for (size_t i = 0; i < traces.size(); ++i)
+    for (TraceRecord r : traces[i].measured) {
+      double shift = traces[i].origin_us - origin;
+      r.start_us += shift;
+      r.end_us += shift;
+      r.track = "request " + std::to_string(i) + ": " + r.track;
+      merged.measured.push_back(std::move(r));
+    }
+  return merged;
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -101,12 +154,13 @@ std::string matmul_model(int64_t n) {
 int main(int argc, char** argv) {
   CLI::App app{"hxrt-executor-bench: transfers and pipelining through the executor"};
   std::string plugin_dir, gpu = "cuda", json_path;
-  int mib = 256, requests = 64, matmul_n = 2048;
+  int mib = 256, requests = 64, matmul_n = 0, probe_n = 2048;
   app.add_option("--plugin-dir", plugin_dir, "folder with libhxrt_cpu.so and the GPU plugin")->required();
   app.add_option("--gpu", gpu, "GPU plugin name");
   app.add_option("--mib", mib, "bytes moved by the copy and cross benchmarks, MiB");
   app.add_option("--requests", requests, "requests in the pipeline benchmark");
-  app.add_option("--matmul", matmul_n, "matrix size of the pipeline model");
+  app.add_option("--matmul", matmul_n, "matrix size of the pipeline model; 0: chosen so transfers take about as long as compute");
+  app.add_option("--probe", probe_n, "matrix size of the traced probe that picks --matmul 0");
   app.add_option("--json", json_path, "write results as JSON");
   CLI11_PARSE(app, argc, argv);
   nlohmann::json report;
@@ -173,72 +227,151 @@ int main(int argc, char** argv) {
 #endif
     }
 
-    // --- cross: GPU -> CPU, chunked and double-buffered vs one blocking copy.
+    // --- cross: GPU -> CPU: one blocking copy, chunked double-buffered staging, one hop.
     {
       int64_t elements = static_cast<int64_t>(bytes / 4);
       std::string model = two_relu_model(elements);
-      std::vector<float> x(static_cast<size_t>(elements), 0.5f), y(static_cast<size_t>(elements));
-      auto time_with = [&](uint64_t chunk) {
+      // Pinned input, so the upload is the same fast copy for every variant.
+      PinnedFloats x(device, static_cast<size_t>(elements), 0.5f);
+      std::vector<float> y(static_cast<size_t>(elements));
+      auto time_with = [&](uint64_t chunk, bool zero_copy, RunTrace* trace) {
         SessionConfig sc;
         sc.placer = std::make_shared<FixedPlacer>(std::vector<int>{0, 1});
         sc.executor.transfer_chunk_bytes = chunk;
+        sc.executor.zero_copy = zero_copy;
         Session session(env, model.data(), model.size(), sc);
         std::vector<double> t;
         for (int i = 0; i < 6; ++i) {
           auto t0 = Clock::now();
-          session.run(std::vector<const void*>{x.data()}, std::vector<void*>{y.data()});
+          session.run(std::vector<const void*>{x.data}, std::vector<void*>{y.data()});
           if (i > 0) t.push_back(ms_since(t0));
         }
+        if (trace) session.run(std::vector<const void*>{x.data}, std::vector<void*>{y.data()}, trace);
+        if (y[0] != 0.5f || y.back() != 0.5f) throw std::runtime_error("cross: wrong result");
         return median(t);
       };
-      double chunked = time_with(4ull << 20), blocking = time_with(bytes);
-      report["cross"] = {{"bytes", bytes}, {"chunked_ms", chunked}, {"one_copy_ms", blocking},
-                         {"speedup", blocking / chunked}};
-      std::cout << "cross-plugin " << device.id << " -> cpu:0, " << mib << " MiB per run: chunked " << chunked
-                << " ms, one blocking copy " << blocking << " ms (" << blocking / chunked << "x)\n";
+      RunTrace blocking_trace, chunked_trace, hop_trace;
+      double blocking = time_with(bytes, false, &blocking_trace);
+      double chunked = time_with(4ull << 20, false, &chunked_trace);
+      double one_hop = time_with(4ull << 20, true, &hop_trace);
+      auto crossing_ms = [](const RunTrace& t) {  // staging hops and host waits, union not needed: for the record
+        double us = 0;
+        for (const auto& r : t.measured)
+          if (r.name.find("staging") != std::string::npos || r.category == "wait") us += r.end_us - r.start_us;
+        return us / 1e3;
+      };
+      report["cross"] = {{"bytes", bytes},
+                         {"one_copy_ms", blocking},
+                         {"chunked_ms", chunked},
+                         {"one_hop_ms", one_hop},
+                         {"chunked_speedup", blocking / chunked},
+                         {"one_hop_speedup", blocking / one_hop},
+                         {"trace_crossing_ms", {{"one_copy", crossing_ms(blocking_trace)},
+                                                {"chunked", crossing_ms(chunked_trace)},
+                                                {"one_hop", crossing_ms(hop_trace)}}},
+                         {"trace_makespan_ms", {{"one_copy", blocking_trace.measured_makespan_us() / 1e3},
+                                                {"chunked", chunked_trace.measured_makespan_us() / 1e3},
+                                                {"one_hop", hop_trace.measured_makespan_us() / 1e3}}}};
+      std::cout << "cross-plugin " << device.id << " -> cpu:0, " << mib << " MiB per run: one blocking copy " << blocking
+                << " ms, chunked (4 MiB, double-buffered) " << chunked << " ms (" << blocking / chunked
+                << "x), one hop into the CPU arena " << one_hop << " ms (" << blocking / one_hop << "x)\n";
+      std::cout << "  traced crossing time (staging hops + host waits): one copy " << crossing_ms(blocking_trace)
+                << " ms, chunked " << crossing_ms(chunked_trace) << " ms, one hop " << crossing_ms(hop_trace) << " ms\n";
     }
 
-    // --- pipeline: N requests, several in flight vs one at a time.
+    // --- pipeline: N requests of MatMul(n x n) from pinned memory, 4 in flight vs one at a time.
     {
-      std::string model = matmul_model(matmul_n);
-      size_t elements = static_cast<size_t>(matmul_n) * matmul_n;
-      std::vector<std::vector<float>> a(4, std::vector<float>(elements, 0.01f)), b = a, y = a;
-      auto run_requests = [&](int in_flight, RunTrace* trace) {
+      const int in_flight = 4;
+      auto measure = [&](int n, int count, int flight, bool traced, std::vector<RunTrace>* traces) {
+        std::string model = matmul_model(n);
+        size_t elements = static_cast<size_t>(n) * n;
+        std::vector<PinnedFloats> a, b, y;
+        for (int w = 0; w < flight; ++w) {
+          a.emplace_back(device, elements, 0.01f);
+          b.emplace_back(device, elements, 0.01f);
+          y.emplace_back(device, elements, 0.0f);
+        }
         SessionConfig sc;
         sc.allowed_devices = {device.id};
-        sc.executor.runs_in_flight = in_flight;
+        sc.executor.runs_in_flight = flight;
         Session session(env, model.data(), model.size(), sc);
-        session.run(std::vector<const void*>{a[0].data(), b[0].data()}, std::vector<void*>{y[0].data()});  // warm
-        if (trace) session.run(std::vector<const void*>{a[0].data(), b[0].data()}, std::vector<void*>{y[0].data()}, trace);
+        for (int w = 0; w < flight; ++w)  // warm every run context
+          session.run(std::vector<const void*>{a[w].data, b[w].data}, std::vector<void*>{y[w].data});
+        if (traces) traces->assign(static_cast<size_t>(count), RunTrace{});
         auto t0 = Clock::now();
         std::vector<std::thread> workers;
         std::atomic<int> next{0};
-        for (int w = 0; w < in_flight; ++w)
+        for (int w = 0; w < flight; ++w)
           workers.emplace_back([&, w] {
-            while (next.fetch_add(1) < requests)
-              session.run(std::vector<const void*>{a[w].data(), b[w].data()}, std::vector<void*>{y[w].data()});
+            for (int i; (i = next.fetch_add(1)) < count;)
+              session.run(std::vector<const void*>{a[w].data, b[w].data}, std::vector<void*>{y[w].data},
+                          traced ? &(*traces)[static_cast<size_t>(i)] : nullptr);
           });
         for (auto& t : workers) t.join();
-        return ms_since(t0);
+        double ms = ms_since(t0);
+        float expect = 0.01f * 0.01f * static_cast<float>(n);
+        if (std::fabs(y[0].data[0] - expect) > 1e-3f * expect) throw std::runtime_error("pipeline: wrong result");
+        return ms;
       };
-      RunTrace trace;
-      double sequential = run_requests(1, &trace);
-      double pipelined = run_requests(4, nullptr);
-      double copy_us = 0, compute_us = 0;
-      for (const auto& r : trace.measured) {
-        if (r.category == "copy") copy_us += r.end_us - r.start_us;
-        if (r.category == "compute") compute_us += r.end_us - r.start_us;
+      // n: transfers (3 n^2 floats) grow as n^2, compute as n^3, so one traced
+      // probe at n0 gives the n where they match: n = n0 * copy / compute.
+      int n = matmul_n;
+      Categories probe_sums;
+      if (n <= 0) {
+        std::vector<RunTrace> probe;
+        measure(probe_n, 3, 1, true, &probe);
+        probe_sums = category_sums(probe.back());
+        double wanted = probe_n * probe_sums.copy_us / std::max(1.0, probe_sums.compute_us);
+        n = static_cast<int>(std::clamp(std::round(wanted / 256) * 256, 512.0, 8192.0));
+        std::cout << "pipeline probe: MatMul " << probe_n << " copies " << probe_sums.copy_us << " us, compute "
+                  << probe_sums.compute_us << " us -> n = " << n << std::endl;
       }
+      std::vector<RunTrace> sequential_traces, pipelined_traces;
+      double sequential = measure(n, requests, 1, false, nullptr);
+      double pipelined = measure(n, requests, in_flight, false, nullptr);
+      // The same again with every request traced, for the category sums and the hidden share.
+      double sequential_traced = measure(n, requests, 1, true, &sequential_traces);
+      double pipelined_traced = measure(n, requests, in_flight, true, &pipelined_traces);
+      Categories per_request;
+      for (const auto& t : sequential_traces) {
+        Categories c = category_sums(t);
+        per_request.copy_us += c.copy_us / requests;
+        per_request.upload_us += c.upload_us / requests;
+        per_request.download_us += c.download_us / requests;
+        per_request.compute_us += c.compute_us / requests;
+      }
+      double hidden_pipelined = merge(pipelined_traces).hidden_transfer_share();
+      double hidden_sequential = merge(sequential_traces).hidden_transfer_share();
       double per_seq = sequential / requests, per_pipe = pipelined / requests;
-      double hidden = copy_us > 0 ? std::clamp((per_seq - per_pipe) * 1e3 / copy_us, 0.0, 1.0) : 0.0;
-      report["pipeline"] = {{"requests", requests}, {"matmul_n", matmul_n}, {"sequential_ms", sequential},
-                            {"pipelined_ms", pipelined}, {"throughput_ratio", sequential / pipelined},
-                            {"copy_us_per_request", copy_us}, {"compute_us_per_request", compute_us},
-                            {"transfer_hidden_share", hidden}};
-      std::cout << "pipeline of " << requests << " MatMul " << matmul_n << " requests on " << device.id
-                << ": one at a time " << sequential << " ms, 4 in flight " << pipelined << " ms -> throughput x"
-                << sequential / pipelined << "; per request copies " << copy_us << " us, compute " << compute_us
-                << " us; transfer time hidden " << 100 * hidden << "%\n";
+      double saved = per_request.copy_us > 0 ? std::clamp((per_seq - per_pipe) * 1e3 / per_request.copy_us, 0.0, 1.0) : 0.0;
+      report["pipeline"] = {{"requests", requests},
+                            {"matmul_n", n},
+                            {"in_flight", in_flight},
+                            {"probe", matmul_n > 0 ? nlohmann::json(nullptr)
+                                                   : nlohmann::json{{"n", probe_n}, {"copy_us", probe_sums.copy_us},
+                                                                    {"compute_us", probe_sums.compute_us}}},
+                            {"sequential_ms", sequential},
+                            {"pipelined_ms", pipelined},
+                            {"throughput_ratio", sequential / pipelined},
+                            {"sequential_traced_ms", sequential_traced},
+                            {"pipelined_traced_ms", pipelined_traced},
+                            {"per_request_us", {{"copy", per_request.copy_us}, {"upload", per_request.upload_us},
+                                                {"download", per_request.download_us},
+                                                {"compute", per_request.compute_us}}},
+                            {"trace_hidden_share_pipelined", hidden_pipelined},
+                            {"trace_hidden_share_sequential", hidden_sequential},
+                            {"copy_time_saved_share", saved}};
+      std::cout << "pipeline of " << requests << " MatMul " << n << "x" << n << " requests on " << device.id
+                << " (pinned inputs/outputs): one at a time " << sequential << " ms, " << in_flight << " in flight "
+                << pipelined << " ms -> throughput x" << sequential / pipelined << "\n"
+                << "  per request (traced, one at a time): copies " << per_request.copy_us << " us (upload "
+                << per_request.upload_us << ", download " << per_request.download_us << "), compute "
+                << per_request.compute_us << " us\n"
+                << "  transfer time hidden under compute (all " << requests << " traces on one timeline): pipelined "
+                << 100 * hidden_pipelined << "%, one at a time " << 100 * hidden_sequential
+                << "%; copy time taken off the per-request time: " << 100 * saved << "%\n"
+                << "  traced passes: one at a time " << sequential_traced << " ms, pipelined " << pipelined_traced
+                << " ms\n";
     }
     if (!json_path.empty()) std::ofstream(json_path) << report.dump(2) << "\n";
     return 0;

@@ -725,6 +725,27 @@ void Executor::run_traced(Context& c, RunState& run, const std::vector<const voi
   Clock::time_point t0 = Clock::now();
   auto now_us = [&] { return std::chrono::duration<double, std::micro>(Clock::now() - t0).count(); };
   std::vector<TraceRecord> records(actions_.size());
+  // An action on one stream that waited for another stream's action (an op
+  // for its upload, a download for its op) starts no earlier than that ended.
+  std::vector<std::vector<size_t>> deps(actions_.size());
+  {
+    std::map<Key, size_t> upload_of;
+    std::map<int, size_t> execute_of;  // step -> action
+    for (size_t i = 0; i < actions_.size(); ++i) {
+      const Action& a = actions_[i];
+      if (a.kind == ActionKind::kUpload && role_of(a) != kCompute) upload_of[{a.value, a.to}] = i;
+      if (a.kind == ActionKind::kExecute) {
+        execute_of[a.step] = i;
+        for (const Key& k : steps_[a.step].inputs)
+          if (auto it = upload_of.find(k); it != upload_of.end()) deps[i].push_back(it->second);
+      }
+      if ((a.kind == ActionKind::kDownloadOutput || a.kind == ActionKind::kToStaging) && role_of(a) != kCompute)
+        deps[i].push_back(execute_of.at(producer_step_.at({a.value, a.from})));
+    }
+  }
+  std::mutex ends_mutex;
+  std::condition_variable ends_cv;
+  std::vector<double> ends(actions_.size(), -1.0);
   trace.origin_us = std::chrono::duration<double, std::micro>(t0.time_since_epoch()).count();
   std::vector<std::unique_ptr<Waiter>> waiters(c.streams.size());
   for (size_t s = 0; s < c.streams.size(); ++s) {
@@ -732,7 +753,7 @@ void Executor::run_traced(Context& c, RunState& run, const std::vector<const voi
     waiters[s] = std::make_unique<Waiter>();
     Waiter* w = waiters[s].get();
     size_t d = s / kRoles;
-    w->thread = std::thread([this, w, d, &c, &records, &now_us] {
+    w->thread = std::thread([this, w, d, &c, &records, &now_us, &deps, &ends, &ends_mutex, &ends_cv] {
       double previous_end = 0;
       for (;;) {
         Item item;
@@ -746,8 +767,18 @@ void Executor::run_traced(Context& c, RunState& run, const std::vector<const voi
         hxrt_plugin_status* status = devices_[d]->plugin->api().event_synchronize(c.trace_events[item.action].get());
         if (status != nullptr) devices_[d]->plugin->api().status_destroy(status);  // run() reports errors
         double end = now_us();
+        double start = std::max(item.enqueued_us, previous_end);
+        {
+          std::unique_lock lock(ends_mutex);
+          for (size_t dep : deps[item.action]) {
+            ends_cv.wait(lock, [&] { return ends[dep] >= 0; });  // stamped by its stream's waiter
+            start = std::max(start, ends[dep]);
+          }
+          ends[item.action] = end;
+        }
+        ends_cv.notify_all();
         records[item.action] = describe(actions_[item.action]);
-        records[item.action].start_us = std::max(item.enqueued_us, previous_end);
+        records[item.action].start_us = std::min(start, end);
         records[item.action].end_us = end;
         previous_end = end;
       }
