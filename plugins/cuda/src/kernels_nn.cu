@@ -239,6 +239,38 @@ __global__ void channel_affine_vec_kernel(const T* __restrict__ x, const float* 
   }
 }
 
+// Channels-last max pooling, V channels (16 bytes) per thread.
+template <typename T, int V>
+__global__ void maxpool_nhwc_vec_kernel(const T* __restrict__ x, T* __restrict__ y, Pool2d p, uint32_t packs) {
+  uint32_t pc = static_cast<uint32_t>(p.c) / V, ow = static_cast<uint32_t>(p.ow), oh = static_cast<uint32_t>(p.oh);
+  int h = static_cast<int>(p.h), w = static_cast<int>(p.w);
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < packs; i += gridDim.x * blockDim.x) {
+    uint32_t cp = i % pc, rest = i / pc;
+    int ox = static_cast<int>(rest % ow), oy = static_cast<int>((rest / ow) % oh);
+    uint32_t n = rest / (ow * oh);
+    const Pack<T, V>* plane = reinterpret_cast<const Pack<T, V>*>(x) + static_cast<size_t>(n) * h * w * pc + cp;
+    float acc[V];
+#pragma unroll
+    for (int k = 0; k < V; ++k) acc[k] = -INFINITY;
+    int y0 = oy * p.sh - p.ph, x0 = ox * p.sw - p.pw;
+    for (int ky = 0; ky < p.kh; ++ky) {
+      int yy = y0 + ky * p.dh;
+      if (yy < 0 || yy >= h) continue;
+      for (int kx = 0; kx < p.kw; ++kx) {
+        int xx = x0 + kx * p.dw;
+        if (xx < 0 || xx >= w) continue;
+        Pack<T, V> v = plane[(static_cast<size_t>(yy) * w + xx) * pc];
+#pragma unroll
+        for (int k = 0; k < V; ++k) acc[k] = fmaxf(acc[k], to_float(v.v[k]));
+      }
+    }
+    Pack<T, V> out;
+#pragma unroll
+    for (int k = 0; k < V; ++k) out.v[k] = from_float<T>(acc[k]);
+    reinterpret_cast<Pack<T, V>*>(y)[i] = out;
+  }
+}
+
 template <typename T>
 __global__ void pool2d_kernel(const T* __restrict__ x, T* __restrict__ y, Pool2d p) {
   int64_t total = p.n * p.c * p.oh * p.ow;
@@ -386,7 +418,16 @@ cudaError_t channel_affine(FType t, const void* x, const float* scale, const flo
 cudaError_t pool2d(FType t, const void* x, void* y, const Pool2d& p, cudaStream_t stream) {
   int64_t total = p.n * p.c * p.oh * p.ow;
   if (total == 0) return cudaSuccess;
+  bool vec_ok = p.nhwc && p.max && p.n * p.c * p.h * p.w < (int64_t{1} << 31) && total < (int64_t{1} << 31) &&
+                reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
   HXRT_DISPATCH_FTYPE(t, T, {
+    constexpr int V = 16 / sizeof(T);
+    if (vec_ok && p.c % V == 0) {
+      uint32_t packs = static_cast<uint32_t>(total / V);
+      maxpool_nhwc_vec_kernel<T, V><<<grid_for(packs), 256, 0, stream>>>(static_cast<const T*>(x), static_cast<T*>(y),
+                                                                         p, packs);
+      return cudaGetLastError();
+    }
     pool2d_kernel<T><<<grid_for(total), 256, 0, stream>>>(static_cast<const T*>(x), static_cast<T*>(y), p);
   })
   return cudaGetLastError();
