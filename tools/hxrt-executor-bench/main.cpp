@@ -153,7 +153,7 @@ std::string matmul_model(int64_t n) {
 
 int main(int argc, char** argv) {
   CLI::App app{"hxrt-executor-bench: transfers and pipelining through the executor"};
-  std::string plugin_dir, gpu = "cuda", json_path;
+  std::string plugin_dir, gpu = "cuda", json_path, sections = "copy,cross,pipeline";
   int mib = 256, requests = 64, matmul_n = 0, probe_n = 2048;
   app.add_option("--plugin-dir", plugin_dir, "folder with libhxrt_cpu.so and the GPU plugin")->required();
   app.add_option("--gpu", gpu, "GPU plugin name");
@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
   app.add_option("--matmul", matmul_n, "matrix size of the pipeline model; 0: chosen so transfers take about as long as compute");
   app.add_option("--probe", probe_n, "matrix size of the traced probe that picks --matmul 0");
   app.add_option("--json", json_path, "write results as JSON");
+  app.add_option("--sections", sections, "comma-separated parts to run: copy, cross, pipeline");
   CLI11_PARSE(app, argc, argv);
   nlohmann::json report;
   try {
@@ -169,12 +170,14 @@ int main(int argc, char** argv) {
     config.plugin_paths = {plugin_dir + "/libhxrt_" + gpu + ".so", plugin_dir + "/libhxrt_cpu.so"};
     config.only_plugin_paths = true;
     Environment env(config);
-    if (env.devices().size() < 2) throw std::runtime_error("needs a " + gpu + " device and the CPU plugin");
+    auto section = [&](const std::string& part) { return ("," + sections + ",").find("," + part + ",") != std::string::npos; };
+    if (env.devices().size() < (section("cross") ? 2u : 1u))
+      throw std::runtime_error("needs a " + gpu + " device and the CPU plugin");
     DeviceRecord& device = *env.devices()[0];
     const uint64_t bytes = static_cast<uint64_t>(mib) << 20;
 
     // --- copy: plugin copies from its own pinned memory vs raw cudaMemcpyAsync.
-    {
+    if (section("copy")) {
       BufferPtr pinned = allocate_buffer(device, bytes, HXRT_MEMORY_HOST_PINNED);
       hxrt_buffer_get_host_pointer_args hp{};
       hp.struct_size = sizeof(hp);
@@ -196,7 +199,7 @@ int main(int argc, char** argv) {
       double gbs_up = bytes / median(up) / 1e6, gbs_down = bytes / median(down) / 1e6;
       report["copy"] = {{"bytes", bytes}, {"hxrt_h2d_gb_s", gbs_up}, {"hxrt_d2h_gb_s", gbs_down}};
       std::cout << "copy " << mib << " MiB through " << device.id << ": H2D " << gbs_up << " GB/s, D2H " << gbs_down
-                << " GB/s\n";
+                << " GB/s" << std::endl;
 #ifdef HXRT_BENCH_WITH_CUDA
       void *host = nullptr, *gpu_mem = nullptr;
       cudaHostAlloc(&host, bytes, cudaHostAllocDefault);
@@ -220,7 +223,7 @@ int main(int argc, char** argv) {
       report["copy"]["h2d_ratio"] = gbs_up / raw_gbs_up;
       report["copy"]["d2h_ratio"] = gbs_down / raw_gbs_down;
       std::cout << "raw cudaMemcpyAsync pinned: H2D " << raw_gbs_up << " GB/s, D2H " << raw_gbs_down
-                << " GB/s -> hxrt/raw " << gbs_up / raw_gbs_up << " / " << gbs_down / raw_gbs_down << "\n";
+                << " GB/s -> hxrt/raw " << gbs_up / raw_gbs_up << " / " << gbs_down / raw_gbs_down << std::endl;
       cudaStreamDestroy(s);
       cudaFree(gpu_mem);
       cudaFreeHost(host);
@@ -228,7 +231,7 @@ int main(int argc, char** argv) {
     }
 
     // --- cross: GPU -> CPU: one blocking copy, chunked double-buffered staging, one hop.
-    {
+    if (section("cross")) {
       int64_t elements = static_cast<int64_t>(bytes / 4);
       std::string model = two_relu_model(elements);
       // Pinned input, so the upload is the same fast copy for every variant.
@@ -274,13 +277,13 @@ int main(int argc, char** argv) {
                                                 {"one_hop", hop_trace.measured_makespan_us() / 1e3}}}};
       std::cout << "cross-plugin " << device.id << " -> cpu:0, " << mib << " MiB per run: one blocking copy " << blocking
                 << " ms, chunked (4 MiB, double-buffered) " << chunked << " ms (" << blocking / chunked
-                << "x), one hop into the CPU arena " << one_hop << " ms (" << blocking / one_hop << "x)\n";
+                << "x), one hop into the CPU arena " << one_hop << " ms (" << blocking / one_hop << "x)" << std::endl;
       std::cout << "  traced crossing time (staging hops + host waits): one copy " << crossing_ms(blocking_trace)
-                << " ms, chunked " << crossing_ms(chunked_trace) << " ms, one hop " << crossing_ms(hop_trace) << " ms\n";
+                << " ms, chunked " << crossing_ms(chunked_trace) << " ms, one hop " << crossing_ms(hop_trace) << " ms" << std::endl;
     }
 
     // --- pipeline: N requests of MatMul(n x n) from pinned memory, 4 in flight vs one at a time.
-    {
+    if (section("pipeline")) {
       const int in_flight = 4;
       auto measure = [&](int n, int count, int flight, bool traced, std::vector<RunTrace>* traces) {
         std::string model = matmul_model(n);
@@ -371,7 +374,7 @@ int main(int argc, char** argv) {
                 << 100 * hidden_pipelined << "%, one at a time " << 100 * hidden_sequential
                 << "%; copy time taken off the per-request time: " << 100 * saved << "%\n"
                 << "  traced passes: one at a time " << sequential_traced << " ms, pipelined " << pipelined_traced
-                << " ms\n";
+                << " ms" << std::endl;
     }
     if (!json_path.empty()) std::ofstream(json_path) << report.dump(2) << "\n";
     return 0;

@@ -142,10 +142,10 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
 Executor::~Executor() {
   // Let in-flight work finish before arenas and executables go away.
   for (auto& c : contexts_)
-    for (size_t d = 0; d < devices_.size(); ++d) {
-      if (!c->streams[d]) continue;
+    for (size_t s = 0; s < c->streams.size(); ++s) {
+      if (!c->streams[s]) continue;
       try {
-        synchronize_stream(*devices_[d], c->streams[d].get(), "stream failed while destroying a session");
+        synchronize_stream(*devices_[s / kRoles], c->streams[s].get(), "stream failed while destroying a session");
       } catch (const Error& e) {
         logger_.warning(e.message());
       }
