@@ -11,6 +11,7 @@
 #include <string>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "graph/onnx_proto.hpp"
@@ -604,4 +605,35 @@ TEST(Session, CalibrationRecordsTransferHops) {
   EXPECT_NE(text.find("\"from\": \"host\""), std::string::npos) << text;
   EXPECT_NE(text.find("\"to\": \"host\""), std::string::npos) << text;
   std::filesystem::remove(path);
+}
+
+// Every run context has up to three streams per device (compute, upload,
+// download); tearing a session down drains each with its own device's plugin
+// and reports nothing (a stream handed to the wrong plugin would be an error).
+TEST(Session, TeardownDrainsEveryStreamWithItsOwnPlugin) {
+  static std::vector<std::string> warnings;
+  static std::mutex warnings_mutex;
+  warnings.clear();
+  hxrt::host::EnvironmentConfig config;
+  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so", std::string(HXRT_TEST_SAMPLE_PLUGIN_DIR) + "/libhxrt_template.so"};
+  config.only_plugin_paths = true;
+  config.log_level = HXRT_LOG_WARNING;
+  config.logger = [](void*, hxrt_log_level level, const char* message) {
+    std::lock_guard lock(warnings_mutex);
+    if (level <= HXRT_LOG_WARNING) warnings.emplace_back(message);
+  };
+  hxrt::host::Environment env(config);
+  std::string model = mlp_model();
+  {
+    hxrt::host::SessionConfig session_config;
+    session_config.placer = std::make_shared<AlternatingPlacer>();
+    session_config.executor.runs_in_flight = 2;
+    session_config.executor.zero_copy = false;
+    hxrt::host::Session session(env, model.data(), model.size(), session_config);
+    auto a = random_values(32, 1), b = random_values(40, 2), c = random_values(5, 3);
+    std::vector<float> y(20);
+    session.run(std::vector<const void*>{a.data(), b.data(), c.data()}, std::vector<void*>{y.data()});
+  }
+  std::lock_guard lock(warnings_mutex);
+  for (const auto& w : warnings) EXPECT_EQ(w.find("destroying a session"), std::string::npos) << w;
 }

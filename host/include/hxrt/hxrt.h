@@ -98,7 +98,9 @@ typedef struct hxrt_device_info {
   int32_t host_addressable;
   /* The plugin's transfer model for this device (R6.1). */
   hxrt_transfer_costs transfer_costs;
-  /* Since 0.2: non-zero when the device wraps host memory (plugin ABI 1.2):
+  /* Added with plugin ABI 1.2 (callers built against an older hxrt.h pass a
+   * smaller struct_size and still work):
+   * non-zero when the device wraps host memory (buffer_wrap_host_memory):
    * it then reads inputs from and writes outputs to the caller's buffers
    * directly (when host_addressable), or copies them at pinned speed once
    * registered (hxrt_environment_register_host_memory). */
