@@ -422,8 +422,12 @@ void Executor::release(Context& context) {
   pool_cv_.notify_one();
 }
 
+// Executables read and write wrapped caller memory at full speed where the
+// device's memory is host memory: host-addressable devices and CPU-type
+// devices (PoCL, lavapipe). Elsewhere (CUDA) wrapping only speeds up copies.
 bool Executor::zero_copy_on(int device) const {
-  return options_.zero_copy && devices_[device]->host_addressable && devices_[device]->can_wrap_host_memory;
+  const DeviceRecord& d = *devices_[device];
+  return options_.zero_copy && d.can_wrap_host_memory && (d.host_addressable || d.kind == HXRT_DEVICE_KIND_CPU);
 }
 
 // Zero-copy (ABI 1.2): on devices whose memory is host memory and that wrap

@@ -288,6 +288,11 @@ hxrt_plugin_status* device_get_properties(hxrt_device_get_properties_args* args)
     HXRT_OCL_SET(driver_version, d.identity.driver_version.c_str());
     HXRT_OCL_SET(compute_units, d.compute_units);
     HXRT_OCL_SET(max_allocation_bytes, d.max_alloc_bytes);
+    // Since 1.2 (R4.6): caller memory as a CL_MEM_USE_HOST_PTR buffer where the
+    // device shares the host's memory (PoCL, integrated GPUs), at the alignment
+    // sub-buffers need, so the implementation uses the memory in place.
+    HXRT_OCL_SET(can_wrap_host_memory, d.unified_memory ? 1 : 0);
+    HXRT_OCL_SET(wrap_host_memory_alignment, d.unified_memory ? d.base_align_bytes : 0);
 #undef HXRT_OCL_SET
   });
 }

@@ -136,6 +136,55 @@ hxrt_plugin_status* buffer_get_host_pointer(hxrt_buffer_get_host_pointer_args* a
   });
 }
 
+// Caller memory as a buffer (R4.6), on devices sharing the host's memory:
+// CL_MEM_USE_HOST_PTR, mapped for the buffer's life like a pinned buffer, so
+// copies use the caller's memory directly. Unmapping and releasing never
+// frees it.
+hxrt_plugin_status* buffer_wrap_host_memory(hxrt_buffer_wrap_host_memory_args* args) {
+  return check_args(args, HXRT_V1_ARGS(hxrt_buffer_wrap_host_memory_args, buffer), [&] {
+    args->buffer = nullptr;
+    require_non_null(args->device, "device");
+    hxrt_device* d = args->device;
+    if (!d->unified_memory)
+      throw PluginError(HXRT_STATUS_UNIMPLEMENTED, "buffer_wrap_host_memory: " + d->identity.name +
+                                                       " does not share the host's memory (can_wrap_host_memory is 0)");
+    uint64_t size = args->size_bytes;
+    if (size > 0) require_non_null(args->host_pointer, "host_pointer");
+    uint64_t align = d->base_align_bytes;
+    if (align > 1 && (reinterpret_cast<uintptr_t>(args->host_pointer) % align != 0 || size % align != 0))
+      throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, "buffer_wrap_host_memory: pointer and size must be multiples of " +
+                                                          std::to_string(align) + " bytes (wrap_host_memory_alignment)");
+    if (size > d->max_alloc_bytes)
+      throw PluginError(HXRT_STATUS_RESOURCE_EXHAUSTED, "buffer_wrap_host_memory: " + std::to_string(size) +
+                                                            " bytes exceed the largest buffer of " + d->identity.name);
+    auto buffer = std::make_unique<hxrt_buffer>();
+    buffer->device = d;
+    buffer->size = size;
+    buffer->kind = HXRT_MEMORY_DEVICE;
+    if (size == 0) {
+      static char empty;
+      buffer->host = &empty;  // never dereferenced
+      args->buffer = buffer.release();
+      return;
+    }
+    cl_int err = CL_SUCCESS;
+    cl_mem_flags flags = (args->read_only != 0 ? CL_MEM_READ_ONLY : CL_MEM_READ_WRITE) | CL_MEM_USE_HOST_PTR;
+    buffer->mem = clCreateBuffer(d->cl_ctx, flags, static_cast<size_t>(size), args->host_pointer, &err);
+    if (err != CL_SUCCESS)
+      throw PluginError(HXRT_STATUS_RESOURCE_EXHAUSTED,
+                        "clCreateBuffer(CL_MEM_USE_HOST_PTR, " + std::to_string(size) + " bytes): " + cl_error_name(err));
+    cl_map_flags map = args->read_only != 0 ? CL_MAP_READ : (CL_MAP_READ | CL_MAP_WRITE);
+    buffer->mapped = clEnqueueMapBuffer(d->internal_queue, buffer->mem, CL_TRUE, map, 0, static_cast<size_t>(size), 0,
+                                        nullptr, nullptr, &err);
+    cl_check(err, "clEnqueueMapBuffer of a wrapped buffer");
+    // For CL_MEM_USE_HOST_PTR the mapping is the caller's memory itself.
+    if (buffer->mapped != args->host_pointer)
+      throw PluginError(HXRT_STATUS_INTERNAL, "buffer_wrap_host_memory: the mapping is not the wrapped memory");
+    buffer->host = buffer->mapped;
+    args->buffer = buffer.release();
+  });
+}
+
 hxrt_plugin_status* stream_create(hxrt_stream_create_args* args) {
   return check_args(args, HXRT_V1_ARGS(hxrt_stream_create_args, stream), [&] {
     args->stream = nullptr;

@@ -75,6 +75,7 @@ const hxrt_plugin_api& api_table() {
     a.buffer_allocate = entry::buffer_allocate;
     a.buffer_destroy = entry::buffer_destroy;
     a.buffer_get_host_pointer = entry::buffer_get_host_pointer;
+    a.buffer_wrap_host_memory = entry::buffer_wrap_host_memory;
     a.stream_create = entry::stream_create;
     a.stream_destroy = entry::stream_destroy;
     a.stream_synchronize = entry::stream_synchronize;

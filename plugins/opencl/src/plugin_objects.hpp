@@ -156,6 +156,7 @@ hxrt_plugin_status* device_get_transfer_costs(hxrt_device_get_transfer_costs_arg
 hxrt_plugin_status* buffer_allocate(hxrt_buffer_allocate_args* args);
 void buffer_destroy(hxrt_buffer* buffer);
 hxrt_plugin_status* buffer_get_host_pointer(hxrt_buffer_get_host_pointer_args* args);
+hxrt_plugin_status* buffer_wrap_host_memory(hxrt_buffer_wrap_host_memory_args* args);
 hxrt_plugin_status* stream_create(hxrt_stream_create_args* args);
 void stream_destroy(hxrt_stream* stream);
 hxrt_plugin_status* stream_synchronize(hxrt_stream* stream);
