@@ -687,3 +687,36 @@ TEST(Session, OpenClZeroCopyWithAlignedAndUnalignedBuffers) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
 }
+
+// A traced run on the CPU plugin binds inputs and outputs zero-copy: those
+// uploads and downloads are recorded as "zero-copy" with no bytes, so they
+// count neither as copies in the hidden share nor in transfer calibration.
+TEST(Session, TraceMarksZeroCopyTransfers) {
+  hxrt::host::EnvironmentConfig config;
+  config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so"};
+  config.only_plugin_paths = true;
+  config.log_level = HXRT_LOG_ERROR;
+  hxrt::host::Environment env(config);
+  std::string model = chain_model();
+  for (bool zero_copy : {true, false}) {
+    hxrt::host::SessionConfig session_config;
+    session_config.executor.zero_copy = zero_copy;
+    hxrt::host::Session session(env, model.data(), model.size(), session_config);
+    auto a = random_values(4096, 1), c = random_values(4096, 2);
+    std::vector<float> y(4096);
+    hxrt::host::RunTrace trace;
+    session.run(std::vector<const void*>{a.data(), c.data()}, std::vector<void*>{y.data()}, &trace);
+    auto ref = chain_reference(a, c);
+    for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], ref[i], 1e-5) << i;
+    int copies = 0, zero = 0;
+    for (const auto& r : trace.measured) {
+      if (r.category == "copy") ++copies;
+      if (r.category == "zero-copy") {
+        ++zero;
+        EXPECT_EQ(r.bytes, 0u) << r.name;
+      }
+    }
+    EXPECT_EQ(zero, zero_copy ? 3 : 0) << "two inputs and one output";
+    EXPECT_EQ(copies, zero_copy ? 0 : 3);
+  }
+}

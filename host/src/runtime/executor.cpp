@@ -821,6 +821,22 @@ void Executor::run_traced(Context& c, RunState& run, const std::vector<const voi
     throw;
   }
   close_waiters();
+  // Copies the run skipped because the caller's buffer was bound zero-copy:
+  // kept (one record per action) but not counted as copies.
+  for (size_t i = 0; i < actions_.size(); ++i) {
+    const Action& a = actions_[i];
+    bool skipped = false;
+    if (a.kind == ActionKind::kUpload) skipped = run.bound.count({a.value, a.to}) > 0;
+    if (a.kind == ActionKind::kDownloadOutput) {
+      auto it = run.bound_host.find({a.value, a.from});
+      skipped = outputs[a.slot] == nullptr || (it != run.bound_host.end() && it->second == outputs[a.slot]);
+    }
+    if (!skipped) continue;
+    records[i].category = "zero-copy";
+    records[i].name += " (no copy)";
+    records[i].bytes = 0;
+    records[i].end_us = records[i].start_us;
+  }
   trace.measured = std::move(records);
   trace.measured.insert(trace.measured.end(), host_waits.begin(), host_waits.end());
   trace.predicted = predict();
