@@ -131,4 +131,11 @@ std::string partial_shape_to_string(const PartialShape& shape) {
   return s + "]";
 }
 
+void Graph::reindex_producers() {
+  for (auto& value : values) value.producer = -1;
+  for (size_t n = 0; n < nodes.size(); ++n)
+    for (int v : nodes[n].outputs)
+      if (v >= 0) values[v].producer = static_cast<int>(n);
+}
+
 }  // namespace hxrt::host

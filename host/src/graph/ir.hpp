@@ -100,6 +100,9 @@ struct Graph {
 
   int find_value(const std::string& value_name) const;  // -1 if absent
   int add_value(Value value);
+  // Sets every value's producer from the node list (after nodes were added,
+  // removed or reordered).
+  void reindex_producers();
 };
 
 }  // namespace hxrt::host

@@ -99,10 +99,7 @@ void Session::apply_duplicates(Placement& placement) {
     }
   }
   graph_.nodes = std::move(nodes);
-  for (auto& value : graph_.values) value.producer = -1;
-  for (size_t n = 0; n < graph_.nodes.size(); ++n)
-    for (int v : graph_.nodes[n].outputs)
-      if (v >= 0) graph_.values[v].producer = static_cast<int>(n);
+  graph_.reindex_producers();
   placement.device_of_node = std::move(device_of_node);
   placement.duplicates.clear();
   support_.support = std::move(support);
@@ -118,10 +115,7 @@ void Session::drop_folded_nodes() {
     if (!folded) kept.push_back(std::move(node));
   }
   graph_.nodes = std::move(kept);
-  for (auto& value : graph_.values) value.producer = -1;
-  for (size_t n = 0; n < graph_.nodes.size(); ++n)
-    for (int v : graph_.nodes[n].outputs)
-      if (v >= 0) graph_.values[v].producer = static_cast<int>(n);
+  graph_.reindex_producers();
 }
 
 namespace {

@@ -8,30 +8,26 @@ namespace hxrt::sched {
 
 static bool close(double a, double b) { return std::abs(a - b) <= 1e-6 * std::max({1.0, std::abs(a), std::abs(b)}); }
 
-double Schedule::arrival(const Instance& instance, int edge, int to) const {
+Schedule::Source Schedule::source(const Instance& instance, int edge, int to) const {
   const int src = instance.edges[edge].src;
-  double best = finish[src] + instance.comm(edge, device[src], to);
+  Source best{device[src], finish[src], finish[src] + instance.comm(edge, device[src], to)};
   for (const Duplicate& d : duplicates)
-    if (d.task == src) best = std::min(best, d.finish + instance.comm(edge, d.device, to));
+    if (d.task == src && d.finish + instance.comm(edge, d.device, to) < best.arrival)
+      best = {d.device, d.finish, d.finish + instance.comm(edge, d.device, to)};
   return best;
 }
 
 std::vector<Schedule::Transfer> Schedule::transfers(const Instance& instance) const {
   std::vector<Transfer> out;
   for (size_t e = 0; e < instance.edges.size(); ++e) {
-    const Edge& edge = instance.edges[e];
-    auto consumer_on = [&](int b) {
-      // The source instance the value arrives from first.
-      int from = device[edge.src];
-      double ready = finish[edge.src], arrives = ready + instance.comm(static_cast<int>(e), from, b);
-      for (const Duplicate& d : duplicates)
-        if (d.task == edge.src && d.finish + instance.comm(static_cast<int>(e), d.device, b) < arrives)
-          from = d.device, ready = d.finish, arrives = d.finish + instance.comm(static_cast<int>(e), d.device, b);
-      if (from != b) out.push_back({static_cast<int>(e), from, b, ready, arrives});
+    const int edge = static_cast<int>(e);
+    auto consumer_on = [&](int to) {
+      const Source from = source(instance, edge, to);
+      if (from.device != to) out.push_back({edge, from.device, to, from.ready, from.arrival});
     };
-    consumer_on(device[edge.dst]);
+    consumer_on(device[instance.edges[e].dst]);
     for (const Duplicate& d : duplicates)
-      if (d.task == edge.dst) consumer_on(d.device);
+      if (d.task == instance.edges[e].dst) consumer_on(d.device);
   }
   return out;
 }

@@ -30,8 +30,14 @@ struct Schedule {
   };
   std::vector<Duplicate> duplicates;
 
-  // When the output that `edge` carries can be on `device`.
-  double arrival(const Instance& instance, int edge, int device) const;
+  // The instance of the edge's source that the value reaches `device` from
+  // first (its device and finish), and when it arrives there.
+  struct Source {
+    int device;
+    double ready, arrival;
+  };
+  Source source(const Instance& instance, int edge, int device) const;
+  double arrival(const Instance& instance, int edge, int device) const { return source(instance, edge, device).arrival; }
 
   // One transfer per edge and consumer instance (the task or a duplicate)
   // that reads the value from another device.
