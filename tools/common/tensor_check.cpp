@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "hxrt/plugin_support/half_float.hpp"
+
 namespace hxrt::tools {
 
 HostTensor make_tensor(hxrt_dtype dtype, const host::Shape& shape) {
@@ -39,8 +41,10 @@ double element_as_double(const HostTensor& t, size_t i) {
     case HXRT_DTYPE_INT16: return t.data<int16_t>()[i];
     case HXRT_DTYPE_INT8: return t.data<int8_t>()[i];
     case HXRT_DTYPE_UINT8: case HXRT_DTYPE_BOOL: return t.data<uint8_t>()[i];
-    // Half types compare by bit pattern: exact equality is what the tests need.
-    case HXRT_DTYPE_UINT16: case HXRT_DTYPE_FLOAT16: case HXRT_DTYPE_BFLOAT16: return t.data<uint16_t>()[i];
+    case HXRT_DTYPE_UINT16: return t.data<uint16_t>()[i];
+    // 16-bit floats compare by value, so any NaN matches any NaN (payloads differ between devices).
+    case HXRT_DTYPE_FLOAT16: return plugin::half_bits_to_float(t.data<uint16_t>()[i]);
+    case HXRT_DTYPE_BFLOAT16: return plugin::bfloat16_bits_to_float(t.data<uint16_t>()[i]);
     case HXRT_DTYPE_UINT32: return t.data<uint32_t>()[i];
     case HXRT_DTYPE_UINT64: return static_cast<double>(t.data<uint64_t>()[i]);
     default: return std::nan("");

@@ -7,38 +7,9 @@
 #include <optional>
 #include <set>
 
+#include "hxrt/plugin_support/half_float.hpp"
+
 namespace hxrt::host::shape_rules {
-
-namespace {
-
-float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal
-      exp = 127 - 15 + 1;
-      while ((mant & 0x400u) == 0) {
-        mant <<= 1;
-        --exp;
-      }
-      mant &= 0x3ffu;
-      bits = sign | (exp << 23) | (mant << 13);
-    }
-  } else if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------- Ctx
 
@@ -80,7 +51,7 @@ std::vector<double> Ctx::floats(size_t i, const std::string& what) const {
       for (size_t k = 0; k < count; ++k) out[k] = t->data<double>()[k];
       break;
     case HXRT_DTYPE_FLOAT16:
-      for (size_t k = 0; k < count; ++k) out[k] = half_to_float(t->data<uint16_t>()[k]);
+      for (size_t k = 0; k < count; ++k) out[k] = plugin::half_bits_to_float(t->data<uint16_t>()[k]);
       break;
     case HXRT_DTYPE_BFLOAT16:
       for (size_t k = 0; k < count; ++k) {

@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <thread>
 #include <vector>
 
+#include "hxrt/plugin_support/half_float.hpp"
 #include "hxrt/plugin_support/host_stream.hpp"
 #include "hxrt/plugin_support/status.hpp"
 
@@ -73,4 +75,34 @@ TEST(HostStream, WaitInheritsProducerError) {
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->code(), HXRT_STATUS_DEVICE_LOST);
   producer.synchronize();
+}
+
+TEST(HalfFloat, EveryHalfRoundTripsThroughFloat) {
+  // Every non-NaN half is exact in float, so converting back must give the same bits.
+  for (uint32_t bits = 0; bits <= 0xFFFF; ++bits) {
+    float value = half_bits_to_float(static_cast<uint16_t>(bits));
+    if (std::isnan(value)) {
+      EXPECT_EQ(bits & 0x7C00u, 0x7C00u);
+      continue;
+    }
+    ASSERT_EQ(double_to_half_bits(value), bits) << "bits 0x" << std::hex << bits;
+  }
+}
+
+TEST(HalfFloat, HalfRoundsToNearestEven) {
+  EXPECT_EQ(double_to_half_bits(1.0 + 0x1p-11), 0x3C00);               // tie, even stays
+  EXPECT_EQ(double_to_half_bits(1.0 + 3 * 0x1p-11), 0x3C02);           // tie, odd rounds up
+  EXPECT_EQ(double_to_half_bits(65520.0), 0x7C00);                      // rounds to infinity
+  EXPECT_EQ(double_to_half_bits(0x1p-25), 0x0000);                      // tie to even zero
+  EXPECT_EQ(double_to_half_bits(3 * 0x1p-26), 0x0001);                  // smallest subnormal
+}
+
+TEST(HalfFloat, Bfloat16RoundsToNearestEvenAndKeepsNans) {
+  EXPECT_EQ(float_to_bfloat16_bits(1.0f + 0x1p-8f), 0x3F80);             // tie, even stays
+  EXPECT_EQ(float_to_bfloat16_bits(1.0f + 3 * 0x1p-8f), 0x3F82);         // tie, odd rounds up
+  EXPECT_EQ(float_to_bfloat16_bits(-INFINITY), 0xFF80);
+  uint16_t nan = float_to_bfloat16_bits(-NAN);
+  EXPECT_TRUE(std::isnan(bfloat16_bits_to_float(nan)));
+  EXPECT_EQ(nan & 0x8000, 0x8000);
+  EXPECT_EQ(bfloat16_bits_to_float(0x3F82), 1.015625f);
 }
