@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -29,8 +30,7 @@ struct Executor::Context {
   // Declared after the arenas, so released before them.
   std::vector<BufferPtr> registrations;
   std::map<int, Staging> staging;  // value -> host staging
-  std::map<size_t, EventPtr> peer_ready;  // action index -> event for a peer copy
-  std::map<Key, EventPtr> uploaded;       // (value, device) -> recorded on the upload stream after its copy
+  std::map<Key, EventPtr> arrived;        // (value, device) -> recorded on the copy-in stream after its copy
   std::vector<EventPtr> produced;         // per step (where step_signals_): recorded after it ran
   std::map<int, EventPtr> direct_ready;   // crossing value -> its one-hop copies into host-addressable arenas are done
   std::vector<EventPtr> trace_events;     // one per action, made on the first traced run
@@ -44,8 +44,12 @@ struct Executor::RunState {
   std::map<Key, BufferSlice> bound;  // (value, device) -> caller memory instead of the arena
   std::map<Key, uint8_t*> bound_host;
   std::set<int> uploads_skipped;      // graph input slots bound on every device that reads them
-  std::set<Key> uploads_pending;      // uploaded on the upload stream; the compute stream has not waited yet
-  std::set<std::pair<int, int>> d2h_waited;  // (device, step): download stream already waits for it
+  // Per device, touched only by the thread enqueueing that device's actions:
+  // values its copy-in stream delivered that its compute stream has not waited for yet,
+  explicit RunState(size_t devices) : arrivals_pending(devices), producer_waited(devices) {}
+  std::vector<std::set<Key>> arrivals_pending;
+  // and (stream role, step) pairs: that copy stream already waits for the step.
+  std::vector<std::set<std::pair<int, int>>> producer_waited;
 };
 
 Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const Placement& placement,
@@ -107,9 +111,6 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
     }
   }
   actions_ = std::move(actions);
-  for (const Action& a : actions_)
-    if (a.kind != ActionKind::kExecute && a.kind != ActionKind::kPeerCopy && a.kind != ActionKind::kFromStaging)
-      copy_streams_used_ |= options_.copy_streams;
   // How each crossing value travels: one hop where either side's arena is host memory.
   auto host_arena = [&](int d) {
     return options_.zero_copy && devices_[d]->host_addressable &&
@@ -129,8 +130,9 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
   for (size_t s = 0; s < steps_.size(); ++s)
     for (const Key& k : steps_[s].outputs) producer_step_[k] = static_cast<int>(s);
   for (const Action& a : actions_)
-    if (a.kind == ActionKind::kDownloadOutput || a.kind == ActionKind::kToStaging)
+    if (a.kind == ActionKind::kDownloadOutput || a.kind == ActionKind::kToStaging || a.kind == ActionKind::kPeerCopy)
       step_signals_[producer_step_.at({a.value, a.from})] = true;
+  plan_lanes();
   plan_memory();
   int contexts = std::max(1, options_.runs_in_flight);
   for (int i = 0; i < contexts; ++i) {
@@ -219,6 +221,35 @@ void Executor::plan_transfer(int value, int device, std::vector<Action>& actions
   actions.push_back({ActionKind::kFromStaging, value, from, device, -1, -1});
 }
 
+// Which device's thread enqueues each action (the device whose stream runs
+// it), and what it must see enqueued by another device's thread first: a peer
+// copy waits for its producer's step (that step records the event the copy
+// waits on); a staged arrival waits for the action that starts the crossing.
+void Executor::plan_lanes() {
+  lanes_.assign(devices_.size(), {});
+  enqueue_after_.assign(actions_.size(), -1);
+  std::map<int, int> execute_of;  // step -> its action
+  std::map<int, int> staging_of;  // value -> its kToStaging action
+  bool host_waits = false;
+  for (size_t i = 0; i < actions_.size(); ++i) {
+    const Action& a = actions_[i];
+    lanes_[stream_of(a)].push_back(i);
+    auto producer = [&] { return execute_of.at(producer_step_.at({a.value, a.from})); };
+    switch (a.kind) {
+      case ActionKind::kExecute: execute_of[a.step] = static_cast<int>(i); break;
+      case ActionKind::kToStaging: staging_of[a.value] = static_cast<int>(i); break;
+      case ActionKind::kPeerCopy: enqueue_after_[i] = producer(); break;
+      case ActionKind::kFromStaging:
+        host_waits = true;
+        enqueue_after_[i] = crossings_.at(a.value).source_direct ? producer() : staging_of.at(a.value);
+        break;
+      case ActionKind::kUpload: case ActionKind::kDownloadOutput: break;
+    }
+  }
+  auto busy = std::count_if(lanes_.begin(), lanes_.end(), [](const auto& lane) { return !lane.empty(); });
+  dispatch_lanes_ = host_waits && busy > 1;
+}
+
 namespace {
 
 // Element-wise ops whose kernels may write their output over one input of the
@@ -236,10 +267,11 @@ bool elementwise(const Node& node) {
 // Lifetimes are spans of the action list. Work on a device's memory is
 // ordered by its compute stream, in action order, so reuse after the last use
 // is safe there. Three kinds of access run elsewhere and widen the span:
-// - written by another stream (uploads on the upload stream, one-hop copies
-//   into a host-addressable arena by the producing plugin): live from the
-//   start of the run, so nothing earlier in the run holds those bytes;
-// - read by another stream (downloads and staging on the download stream,
+// - written by another stream (uploads, peer copies and staged arrivals on
+//   the copy-in stream, one-hop copies into a host-addressable arena by the
+//   producing plugin): live from the start of the run, so nothing earlier in
+//   the run holds those bytes;
+// - read by another stream (downloads and staging on the copy-out stream,
 //   peer copies from the destination's stream, one-hop copies out of a
 //   host-addressable arena): live to the end of the run.
 // Runs of one context never overlap (a run drains its streams).
@@ -262,7 +294,7 @@ void Executor::plan_memory() {
         break;
       case ActionKind::kFromStaging:
         touch(a.value, a.to, i);
-        if (crossings_.at(a.value).direct_to.count(a.to)) touch(a.value, a.to, 0);
+        if (other_stream || crossings_.at(a.value).direct_to.count(a.to)) touch(a.value, a.to, 0);
         break;
       case ActionKind::kToStaging:
         touch(a.value, a.from, i);
@@ -272,7 +304,11 @@ void Executor::plan_memory() {
         touch(a.value, a.from, i);
         if (other_stream) touch(a.value, a.from, end);
         break;
-      case ActionKind::kPeerCopy: touch(a.value, a.from, end); touch(a.value, a.to, i); break;
+      case ActionKind::kPeerCopy:
+        touch(a.value, a.from, end);
+        touch(a.value, a.to, i);
+        if (other_stream) touch(a.value, a.to, 0);
+        break;
       case ActionKind::kExecute:
         for (const Key& k : steps_[a.step].inputs) touch(k.first, k.second, i);
         for (const Key& k : steps_[a.step].outputs) touch(k.first, k.second, i);
@@ -348,8 +384,7 @@ std::unique_ptr<Executor::Context> Executor::make_context() {
     StreamRole role = role_of(a);
     StreamPtr& stream = c->streams[static_cast<size_t>(stream_of(a)) * kRoles + role];
     if (!stream) stream = create_stream(*devices_[stream_of(a)]);
-    if (a.kind == ActionKind::kUpload && role != kCompute && !c->uploaded.count({a.value, a.to}))
-      c->uploaded[{a.value, a.to}] = create_event(*devices_[a.to]);
+    if (role == kCopyIn && !c->arrived.count({a.value, a.to})) c->arrived[{a.value, a.to}] = create_event(*devices_[a.to]);
   }
   c->produced.resize(steps_.size());
   for (size_t s = 0; s < steps_.size(); ++s)
@@ -401,8 +436,6 @@ std::unique_ptr<Executor::Context> Executor::make_context() {
     uint64_t chunks = std::max<uint64_t>(1, (bytes + options_.transfer_chunk_bytes - 1) / options_.transfer_chunk_bytes);
     for (uint64_t k = 0; k < chunks; ++k) s.chunk_ready.push_back(create_event(device));
   }
-  for (size_t i = 0; i < actions_.size(); ++i)
-    if (actions_[i].kind == ActionKind::kPeerCopy) c->peer_ready[i] = create_event(*devices_[actions_[i].from]);
   return c;
 }
 
@@ -478,28 +511,35 @@ void Executor::perform(Context& c, RunState& r, size_t index, const std::vector<
   };
   auto stream = [&](int device, StreamRole role) { return c.streams[static_cast<size_t>(device) * kRoles + role].get(); };
   StreamRole role = role_of(a);
-  // A download-stream action first waits, once per run, for the step that produced its value.
+  const int here = stream_of(a);
+  // An action not on its producer's compute stream first waits, once per run
+  // and stream, for the step that produced its value.
   auto after_producer = [&](int value, int device) {
-    if (role == kCompute) return;
+    if (role == kCompute && device == here) return;
     int step = producer_step_.at({value, device});
-    if (r.d2h_waited.insert({device, step}).second)
-      wait_event(*devices_[device], stream(device, role), c.produced[step].get());
+    if (r.producer_waited[here].insert({role, step}).second)
+      wait_event(*devices_[here], stream(here, role), c.produced[step].get());
+  };
+  // A copy on the copy-in stream signals its arrival; the compute stream waits
+  // for it just before the first step that reads it.
+  auto arrived = [&](int value, int device) {
+    if (role == kCompute) return;
+    record_event(*devices_[device], c.arrived.at({value, device}).get(), stream(device, role));
+    r.arrivals_pending[device].insert({value, device});
   };
   const uint64_t chunk = options_.transfer_chunk_bytes;
   switch (a.kind) {
     case ActionKind::kUpload:
       if (r.bound.count({a.value, a.to})) break;  // zero-copy: the executable reads the caller's buffer
       copy_to_device(*devices_[a.to], stream(a.to, role), inputs[a.slot], slice(a.value, a.to), size);
-      if (role != kCompute) {
-        record_event(*devices_[a.to], c.uploaded.at({a.value, a.to}).get(), stream(a.to, role));
-        r.uploads_pending.insert({a.value, a.to});
-      }
+      arrived(a.value, a.to);
       break;
     case ActionKind::kExecute: {
       const Step& step = steps_[a.step];
       hxrt_stream* compute = stream(step.device, kCompute);
       for (const Key& k : step.inputs)
-        if (r.uploads_pending.erase(k) > 0) wait_event(*devices_[step.device], compute, c.uploaded.at(k).get());
+        if (r.arrivals_pending[step.device].erase(k) > 0)
+          wait_event(*devices_[step.device], compute, c.arrived.at(k).get());
       std::vector<BufferSlice> in = c.step_inputs[a.step], out = c.step_outputs[a.step];
       if (!r.bound.empty()) {
         for (size_t i = 0; i < step.inputs.size(); ++i) in[i] = slice(step.inputs[i].first, step.inputs[i].second);
@@ -542,7 +582,8 @@ void Executor::perform(Context& c, RunState& r, size_t index, const std::vector<
         // One hop out of the producer's host-addressable arena.
         synchronize_event(*devices_[a.from], c.produced[producer_step_.at({a.value, a.from})].get(),
                           "waiting for a value crossing plugins");
-        copy_to_device(*devices_[a.to], stream(a.to, kCompute), host_address(a.value, a.from), dst, size);
+        copy_to_device(*devices_[a.to], stream(a.to, role), host_address(a.value, a.from), dst, size);
+        arrived(a.value, a.to);
         break;
       }
       if (x.direct_to.count(a.to)) {
@@ -553,18 +594,17 @@ void Executor::perform(Context& c, RunState& r, size_t index, const std::vector<
       for (uint64_t k = 0; k < st.chunk_ready.size(); ++k) {
         uint64_t offset = k * chunk, length = std::min(chunk, size - std::min(size, offset));
         synchronize_event(*devices_[a.from], st.chunk_ready[k].get(), "waiting for a staged transfer");
-        copy_to_device(*devices_[a.to], stream(a.to, kCompute), st.data + offset, {dst.buffer, dst.offset + offset},
-                       length);
+        copy_to_device(*devices_[a.to], stream(a.to, role), st.data + offset, {dst.buffer, dst.offset + offset}, length);
       }
+      arrived(a.value, a.to);
       break;
     }
-    case ActionKind::kPeerCopy: {
-      hxrt_event* ready = c.peer_ready.at(index).get();
-      record_event(*devices_[a.from], ready, stream(a.from, kCompute));
-      wait_event(*devices_[a.to], stream(a.to, kCompute), ready);
-      copy_on_device(*devices_[a.to], stream(a.to, kCompute), slice(a.value, a.from), slice(a.value, a.to), size);
+    case ActionKind::kPeerCopy:
+      // The producer's step was enqueued first (enqueue_after_), so its event is this run's.
+      after_producer(a.value, a.from);
+      copy_on_device(*devices_[a.to], stream(a.to, role), slice(a.value, a.from), slice(a.value, a.to), size);
+      arrived(a.value, a.to);
       break;
-    }
     case ActionKind::kDownloadOutput: {
       if (outputs[a.slot] == nullptr) break;
       BufferSlice src = slice(a.value, a.from);
@@ -579,13 +619,12 @@ void Executor::perform(Context& c, RunState& r, size_t index, const std::vector<
 
 void Executor::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, RunTrace* trace) {
   Context& c = acquire();
-  RunState r;
+  RunState r(devices_.size());
   std::optional<Error> first_error;
   try {
     bind_caller_memory(r, inputs, outputs);
     if (trace != nullptr) run_traced(c, r, inputs, outputs, *trace);
-    else
-      for (size_t i = 0; i < actions_.size(); ++i) perform(c, r, i, inputs, outputs);
+    else dispatch([&](size_t i) { perform(c, r, i, inputs, outputs); });
   } catch (const Error& e) {
     first_error = e;
   }
@@ -612,6 +651,64 @@ void Executor::run(const std::vector<const void*>& inputs, const std::vector<voi
   }
 }
 
+void Executor::dispatch(const std::function<void(size_t)>& act) const {
+  if (!dispatch_lanes_) {
+    for (size_t i = 0; i < actions_.size(); ++i) act(i);
+    return;
+  }
+  // One thread per device with actions (this one takes the first). A thread
+  // waits on the host only for an action of another device that must be
+  // enqueued first, which always has a smaller index: the lowest pending
+  // action can always proceed, so the threads cannot deadlock.
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<char> enqueued(actions_.size(), 0);
+  std::optional<Error> first_error;
+  auto fail = [&](Error e) {
+    {
+      std::lock_guard lock(mutex);
+      if (!first_error) first_error = std::move(e);
+    }
+    cv.notify_all();
+  };
+  auto run_lane = [&](const std::vector<size_t>& lane) {
+    try {
+      for (size_t i : lane) {
+        {
+          std::unique_lock lock(mutex);
+          int before = enqueue_after_[i];
+          cv.wait(lock, [&] { return first_error || before < 0 || enqueued[before]; });
+          if (first_error) return;  // another device failed: the run is over
+        }
+        act(i);
+        {
+          std::lock_guard lock(mutex);
+          enqueued[i] = 1;
+        }
+        cv.notify_all();
+      }
+    } catch (const Error& e) {
+      fail(e);
+    } catch (const std::bad_alloc&) {
+      fail(Error(HXRT_STATUS_RESOURCE_EXHAUSTED, "out of host memory while enqueueing a run"));
+    } catch (const std::exception& e) {
+      fail(Error(HXRT_STATUS_INTERNAL, e.what()));
+    }
+  };
+  std::vector<const std::vector<size_t>*> lanes;
+  for (const auto& lane : lanes_)
+    if (!lane.empty()) lanes.push_back(&lane);
+  std::vector<std::thread> threads;
+  try {
+    for (size_t l = 1; l < lanes.size(); ++l) threads.emplace_back(run_lane, std::cref(*lanes[l]));
+  } catch (const std::system_error& e) {
+    fail(Error(HXRT_STATUS_RESOURCE_EXHAUSTED, std::string("cannot start a thread: ") + e.what()));
+  }
+  run_lane(*lanes.front());
+  for (std::thread& t : threads) t.join();
+  if (first_error) throw *first_error;
+}
+
 int Executor::stream_of(const Action& a) const {
   switch (a.kind) {
     case ActionKind::kUpload: case ActionKind::kFromStaging: case ActionKind::kPeerCopy: return a.to;
@@ -624,16 +721,17 @@ int Executor::stream_of(const Action& a) const {
 Executor::StreamRole Executor::role_of(const Action& a) const {
   if (!options_.copy_streams) return kCompute;
   switch (a.kind) {
-    case ActionKind::kUpload: return kHostToDevice;
-    case ActionKind::kToStaging: case ActionKind::kDownloadOutput: return kDeviceToHost;
-    default: return kCompute;
+    case ActionKind::kUpload: case ActionKind::kPeerCopy: case ActionKind::kFromStaging: return kCopyIn;
+    case ActionKind::kToStaging: case ActionKind::kDownloadOutput: return kCopyOut;
+    case ActionKind::kExecute: return kCompute;
   }
+  return kCompute;
 }
 
 TraceRecord Executor::describe(const Action& a) const {
   TraceRecord r;
   int stream = stream_of(a);
-  static const char* roles[] = {" stream", " upload stream", " download stream"};
+  static const char* roles[] = {" stream", " copy-in stream", " copy-out stream"};
   r.track = devices_[stream]->id + roles[role_of(a)];
   r.device = stream;
   if (a.kind == ActionKind::kExecute) {
@@ -733,18 +831,19 @@ void Executor::run_traced(Context& c, RunState& run, const std::vector<const voi
   // for its upload, a download for its op) starts no earlier than that ended.
   std::vector<std::vector<size_t>> deps(actions_.size());
   {
-    std::map<Key, size_t> upload_of;
+    std::map<Key, size_t> arrival_of;  // (value, device) -> the copy-in action that delivers it
     std::map<int, size_t> execute_of;  // step -> action
     for (size_t i = 0; i < actions_.size(); ++i) {
       const Action& a = actions_[i];
-      if (a.kind == ActionKind::kUpload && role_of(a) != kCompute) upload_of[{a.value, a.to}] = i;
+      if (role_of(a) == kCopyIn) arrival_of[{a.value, a.to}] = i;
       if (a.kind == ActionKind::kExecute) {
         execute_of[a.step] = i;
         for (const Key& k : steps_[a.step].inputs)
-          if (auto it = upload_of.find(k); it != upload_of.end()) deps[i].push_back(it->second);
+          if (auto it = arrival_of.find(k); it != arrival_of.end()) deps[i].push_back(it->second);
       }
       if ((a.kind == ActionKind::kDownloadOutput || a.kind == ActionKind::kToStaging) && role_of(a) != kCompute)
         deps[i].push_back(execute_of.at(producer_step_.at({a.value, a.from})));
+      if (enqueue_after_[i] >= 0) deps[i].push_back(static_cast<size_t>(enqueue_after_[i]));
     }
   }
   std::mutex ends_mutex;
@@ -800,13 +899,16 @@ void Executor::run_traced(Context& c, RunState& run, const std::vector<const voi
       w->thread.join();
     }
   };
+  std::mutex host_waits_mutex;
   try {
-    for (size_t i = 0; i < actions_.size(); ++i) {
+    dispatch([&](size_t i) {
       const Action& a = actions_[i];
       double enqueued = now_us();
       perform(c, run, i, inputs, outputs);
-      if (a.kind == ActionKind::kFromStaging)
+      if (a.kind == ActionKind::kFromStaging) {
+        std::lock_guard lock(host_waits_mutex);
         host_waits.push_back({"host", "wait for " + graph_.values[a.value].name, "wait", enqueued, now_us(), 0});
+      }
       size_t stream = static_cast<size_t>(stream_of(a)) * kRoles + role_of(a);
       record_event(*devices_[stream_of(a)], c.trace_events[i].get(), c.streams[stream].get());
       Waiter& w = *waiters[stream];
@@ -815,7 +917,7 @@ void Executor::run_traced(Context& c, RunState& run, const std::vector<const voi
         w.queue.push_back({i, enqueued});
       }
       w.cv.notify_one();
-    }
+    });
   } catch (...) {
     close_waiters();
     throw;

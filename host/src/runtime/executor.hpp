@@ -6,10 +6,13 @@
 // not overlap share bytes of one arena per device.
 //
 // A run replays the actions in a run context: its own streams (per device one
-// for compute, one for uploads, one for downloads, ordered by events only where
+// for compute, one copy-in stream for everything arriving on the device and
+// one copy-out stream for everything leaving it, ordered by events only where
 // a value passes between them), arenas, host staging and events. Device work is
 // enqueued asynchronously; the host waits only where a value crosses between
-// plugins and at the end for the outputs. A crossing takes one hop when either
+// plugins and at the end for the outputs. When a run has such a crossing, each
+// device's actions are enqueued by their own thread, so a wait for one
+// crossing never holds up the other devices. A crossing takes one hop when either
 // side can address host memory (the copy goes straight into or out of that
 // device's arena), otherwise it goes through host staging in chunks so the two
 // hops overlap. Devices that can wrap host memory (ABI 1.2) execute directly on
@@ -19,6 +22,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,8 +50,9 @@ struct ExecutorOptions {
   // Per device (the session's order): transfer costs for the predicted trace,
   // refined by measurements; empty = what each plugin reports.
   std::vector<hxrt_transfer_costs> transfer_costs;
-  // Uploads and downloads on their own streams per device, so they overlap
-  // compute (of this run and of others in flight); false: all on one stream.
+  // Copies on their own streams per device (copy-in: uploads, peer copies and
+  // staged arrivals; copy-out: downloads and staging), so they overlap compute
+  // (of this run and of others in flight); false: all on the compute stream.
   bool copy_streams = true;
   // Zero-copy where a device can address host memory: caller buffers bound
   // directly on devices that wrap host memory (R4.6), and one-hop crossings
@@ -77,7 +82,7 @@ class Executor {
 
  private:
   enum class ActionKind { kUpload, kExecute, kToStaging, kFromStaging, kPeerCopy, kDownloadOutput };
-  enum StreamRole { kCompute = 0, kHostToDevice = 1, kDeviceToHost = 2, kRoles = 3 };
+  enum StreamRole { kCompute = 0, kCopyIn = 1, kCopyOut = 2, kRoles = 3 };
   struct Action {
     ActionKind kind;
     int value = -1;          // IR value moved
@@ -110,6 +115,7 @@ class Executor {
   std::vector<std::vector<int>> group_nodes(const Placement& placement) const;
   std::string step_name(const Step& step) const;
   void plan_transfer(int value, int device, std::vector<Action>& actions);
+  void plan_lanes();
   void plan_memory();
   std::unique_ptr<Context> make_context();
   Context& acquire();
@@ -117,6 +123,9 @@ class Executor {
   void bind_caller_memory(RunState& r, const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
   void perform(Context& c, RunState& r, size_t index, const std::vector<const void*>& inputs,
                const std::vector<void*>& outputs);
+  // Calls `act` for every action, in order per device: on this thread alone,
+  // or with one thread per device when some action makes the host wait.
+  void dispatch(const std::function<void(size_t)>& act) const;
   void run_traced(Context& c, RunState& r, const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
                   RunTrace& trace);
   int stream_of(const Action& action) const;  // the device whose stream runs the action
@@ -139,7 +148,12 @@ class Executor {
   std::map<Key, int> producer_step_;              // (value, device) -> the step that writes it
   std::vector<bool> step_signals_;                // the step records an event other streams or the host wait for
   std::map<Key, Key> in_place_;                   // output key -> input key whose bytes it takes
-  bool copy_streams_used_ = false;
+  // Per device, its actions in order (those whose stream is on it).
+  std::vector<std::vector<size_t>> lanes_;
+  // Per action: an action of another device that must be enqueued before it
+  // (it records the event this one waits for), or -1.
+  std::vector<int> enqueue_after_;
+  bool dispatch_lanes_ = false;  // some action waits on the host mid-run, and several devices have actions
   std::map<Key, std::pair<int, uint64_t>> planned_;  // (value, device) -> (device, offset in its arena)
   std::vector<uint64_t> arena_bytes_;            // per device
   std::vector<DeviceMemoryStats> memory_stats_;
