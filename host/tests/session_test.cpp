@@ -720,3 +720,95 @@ TEST(Session, TraceMarksZeroCopyTransfers) {
     EXPECT_EQ(copies, zero_copy ? 0 : 3);
   }
 }
+
+// Places each node by device id, round robin over `ids` (the first that
+// supports it when the preferred one does not).
+class RoundRobinPlacer final : public hxrt::host::Placer {
+ public:
+  explicit RoundRobinPlacer(std::vector<std::string> ids) : ids_(std::move(ids)) {}
+  hxrt::host::Placement place(const hxrt::host::Graph& graph, const std::vector<hxrt::host::DeviceRecord*>& devices,
+                              const hxrt::host::SupportTable& table) override {
+    hxrt::host::Placement p;
+    for (size_t n = 0; n < graph.nodes.size(); ++n) {
+      int chosen = -1;
+      for (size_t k = 0; k < ids_.size() && chosen < 0; ++k)
+        for (size_t d = 0; d < devices.size(); ++d)
+          if (devices[d]->id == ids_[(n + k) % ids_.size()] && table.support[n][d].supported) chosen = static_cast<int>(d);
+      p.device_of_node.push_back(std::max(chosen, 0));
+    }
+    return p;
+  }
+
+ private:
+  std::vector<std::string> ids_;
+};
+
+// Two PoCL devices (POCL_DEVICES) and the CPU plugin: a value passing between
+// the OpenCL devices is a peer copy on the receiver's copy-in stream; values
+// crossing to the CPU plugin make the host wait, so each device's actions are
+// enqueued by their own thread. Results match the reference with two runs in
+// flight from two threads, and the trace shows each copy on its copy stream.
+TEST(Session, PeerCopiesAndCrossingsOnCopyStreamsAcrossThreeDevices) {
+  std::string path = plugin_dir() + "/libhxrt_opencl.so";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no OpenCL plugin in this build";
+  // PoCL reads this once per process: under ctest every test has its own process.
+  setenv("POCL_DEVICES", "pthread pthread", /*overwrite=*/0);
+  hxrt::host::EnvironmentConfig config;
+  config.plugin_paths = {path, plugin_dir() + "/libhxrt_cpu.so"};
+  config.only_plugin_paths = true;
+  config.log_level = HXRT_LOG_ERROR;
+  hxrt::host::Environment env(config);
+  std::set<std::string> ids;
+  for (const auto* d : env.devices()) ids.insert(d->id);
+  if (!ids.count("opencl:0") || !ids.count("opencl:1"))
+    GTEST_SKIP() << "needs two OpenCL devices (PoCL with POCL_DEVICES=\"pthread pthread\", read at first use)";
+  hxrt::host::SessionConfig session_config;
+  session_config.placer = std::make_shared<RoundRobinPlacer>(std::vector<std::string>{"opencl:0", "opencl:1", "cpu:0"});
+  session_config.executor.runs_in_flight = 2;
+  session_config.executor.transfer_chunk_bytes = 4096;  // several chunks per 16 KiB value
+  std::string model = chain_model();
+  hxrt::host::Session session(env, model.data(), model.size(), session_config);
+  std::set<std::string> used;
+  for (const auto& p : session.placements()) used.insert(p.device_id);
+  ASSERT_EQ(used.size(), 3u) << "the test needs all three devices in use";
+
+  const size_t n = 64 * 64;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < 8; ++r) {
+        auto a = random_values(n, 100 * t + r), c = random_values(n, 100 * t + r + 50);
+        std::vector<float> y(n, -1.0f);
+        session.run(std::vector<const void*>{a.data(), c.data()}, std::vector<void*>{y.data()});
+        auto ref = chain_reference(a, c);
+        for (size_t i = 0; i < n; ++i)
+          if (std::fabs(y[i] - ref[i]) > 1e-5) ++failures;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  auto a = random_values(n, 1), c = random_values(n, 2);
+  std::vector<float> y(n);
+  hxrt::host::RunTrace trace;
+  session.run(std::vector<const void*>{a.data(), c.data()}, std::vector<void*>{y.data()}, &trace);
+  auto ref = chain_reference(a, c);
+  for (size_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], ref[i], 1e-5) << i;
+  int peer_copies = 0, staged_arrivals = 0;
+  for (const auto& r : trace.measured) {
+    if (r.name.rfind("peer copy", 0) == 0) {
+      ++peer_copies;
+      EXPECT_EQ(r.track, "opencl:1 copy-in stream") << r.name;
+    }
+    if (r.name.rfind("from staging", 0) == 0) {
+      ++staged_arrivals;
+      EXPECT_NE(r.track.find("copy-in stream"), std::string::npos) << r.name << " on " << r.track;
+    }
+    if (r.name.rfind("to staging", 0) == 0) {
+      EXPECT_NE(r.track.find("copy-out stream"), std::string::npos) << r.name << " on " << r.track;
+    }
+  }
+  EXPECT_GE(peer_copies, 1);
+  EXPECT_GE(staged_arrivals, 1);
+}

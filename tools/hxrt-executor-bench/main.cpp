@@ -1,13 +1,15 @@
 // hxrt-executor-bench: the executor's transfer and pipelining numbers
 // (docs/benchmarks/executor.md), each measured side by side in one run.
 //
-//   hxrt-executor-bench --plugin-dir DIR [--gpu cuda] [--mib 256] [--requests 64] [--matmul 0] [--json FILE]
+//   hxrt-executor-bench --plugin-dir DIR [--gpu cuda] [--cross-to cpu] [--chunk-mib 4,16,64]
+//                       [--mib 256] [--requests 64] [--matmul 0] [--json FILE]
 //
 //   copy      host<->device copies through the plugin (from/to its pinned
 //             memory) vs raw cudaMemcpyAsync from pinned memory (CUDA builds)
-//   cross     a value crossing plugins (GPU -> CPU): one blocking copy through
-//             staging vs chunked and double-buffered staging vs one hop straight
-//             into the CPU plugin's arena (zero-copy, ABI 1.2)
+//   cross     a value crossing plugins (GPU -> CPU, or GPU -> --cross-to): one
+//             blocking copy through staging vs chunked and double-buffered
+//             staging (each --chunk-mib size) vs one hop straight into the
+//             destination's arena where it is host memory (zero-copy, ABI 1.2)
 //   pipeline  N requests of MatMul(n x n) with inputs and outputs in pinned
 //             memory, n chosen (--matmul 0) so that a request's transfers take
 //             about as long as its compute: 4 in flight vs one at a time, with
@@ -153,10 +155,13 @@ std::string matmul_model(int64_t n) {
 
 int main(int argc, char** argv) {
   CLI::App app{"hxrt-executor-bench: transfers and pipelining through the executor"};
-  std::string plugin_dir, gpu = "cuda", json_path, sections = "copy,cross,pipeline";
+  std::string plugin_dir, gpu = "cuda", cross_to = "cpu", json_path, sections = "copy,cross,pipeline";
+  std::vector<int> chunk_mib = {4};
   int mib = 256, requests = 64, matmul_n = 0, probe_n = 2048;
   app.add_option("--plugin-dir", plugin_dir, "folder with libhxrt_cpu.so and the GPU plugin")->required();
   app.add_option("--gpu", gpu, "GPU plugin name");
+  app.add_option("--cross-to", cross_to, "plugin the cross benchmark's value goes to (cpu, vulkan, opencl)");
+  app.add_option("--chunk-mib", chunk_mib, "chunk sizes of the chunked cross variant, MiB")->delimiter(',');
   app.add_option("--mib", mib, "bytes moved by the copy and cross benchmarks, MiB");
   app.add_option("--requests", requests, "requests in the pipeline benchmark");
   app.add_option("--matmul", matmul_n, "matrix size of the pipeline model; 0: chosen so transfers take about as long as compute");
@@ -167,12 +172,12 @@ int main(int argc, char** argv) {
   nlohmann::json report;
   try {
     EnvironmentConfig config;
-    config.plugin_paths = {plugin_dir + "/libhxrt_" + gpu + ".so", plugin_dir + "/libhxrt_cpu.so"};
+    config.plugin_paths = {plugin_dir + "/libhxrt_" + gpu + ".so", plugin_dir + "/libhxrt_" + cross_to + ".so"};
     config.only_plugin_paths = true;
     Environment env(config);
     auto section = [&](const std::string& part) { return ("," + sections + ",").find("," + part + ",") != std::string::npos; };
     if (env.devices().size() < (section("cross") ? 2u : 1u))
-      throw std::runtime_error("needs a " + gpu + " device and the CPU plugin");
+      throw std::runtime_error("needs a " + gpu + " device and a " + cross_to + " device");
     DeviceRecord& device = *env.devices()[0];
     const uint64_t bytes = static_cast<uint64_t>(mib) << 20;
 
@@ -255,8 +260,16 @@ int main(int argc, char** argv) {
       };
       RunTrace blocking_trace, chunked_trace, hop_trace;
       double blocking = time_with(bytes, false, &blocking_trace);
-      double chunked = time_with(4ull << 20, false, &chunked_trace);
-      double one_hop = time_with(4ull << 20, true, &hop_trace);
+      nlohmann::json sweep = nlohmann::json::array();
+      double chunked = 0;
+      for (size_t i = 0; i < chunk_mib.size(); ++i) {
+        double ms = time_with(static_cast<uint64_t>(chunk_mib[i]) << 20, false, i == 0 ? &chunked_trace : nullptr);
+        if (i == 0) chunked = ms;
+        sweep.push_back({{"chunk_mib", chunk_mib[i]}, {"ms", ms}, {"speedup", blocking / ms}});
+        std::cout << "  chunked " << chunk_mib[i] << " MiB: " << ms << " ms (" << blocking / ms << "x one copy)" << std::endl;
+      }
+      double one_hop = time_with(static_cast<uint64_t>(chunk_mib.front()) << 20, true, &hop_trace);
+      const DeviceRecord& destination = *env.devices()[1];
       auto crossing_ms = [](const RunTrace& t) {  // staging hops and host waits, union not needed: for the record
         double us = 0;
         for (const auto& r : t.measured)
@@ -264,6 +277,9 @@ int main(int argc, char** argv) {
         return us / 1e3;
       };
       report["cross"] = {{"bytes", bytes},
+                         {"from", device.id},
+                         {"to", destination.id},
+                         {"chunk_sweep", sweep},
                          {"one_copy_ms", blocking},
                          {"chunked_ms", chunked},
                          {"one_hop_ms", one_hop},
@@ -275,9 +291,10 @@ int main(int argc, char** argv) {
                          {"trace_makespan_ms", {{"one_copy", blocking_trace.measured_makespan_us() / 1e3},
                                                 {"chunked", chunked_trace.measured_makespan_us() / 1e3},
                                                 {"one_hop", hop_trace.measured_makespan_us() / 1e3}}}};
-      std::cout << "cross-plugin " << device.id << " -> cpu:0, " << mib << " MiB per run: one blocking copy " << blocking
-                << " ms, chunked (4 MiB, double-buffered) " << chunked << " ms (" << blocking / chunked
-                << "x), one hop into the CPU arena " << one_hop << " ms (" << blocking / one_hop << "x)" << std::endl;
+      std::cout << "cross-plugin " << device.id << " -> " << destination.id << ", " << mib
+                << " MiB per run: one blocking copy " << blocking << " ms, chunked (" << chunk_mib.front()
+                << " MiB, double-buffered) " << chunked << " ms (" << blocking / chunked << "x), zero-copy on "
+                << one_hop << " ms (" << blocking / one_hop << "x)" << std::endl;
       std::cout << "  traced crossing time (staging hops + host waits): one copy " << crossing_ms(blocking_trace)
                 << " ms, chunked " << crossing_ms(chunked_trace) << " ms, one hop " << crossing_ms(hop_trace) << " ms" << std::endl;
     }
