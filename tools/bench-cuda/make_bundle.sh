@@ -10,7 +10,7 @@ bundle=${1:-.devbundle}
 data=${HXRT_SHARED_DATA:-../shared/data}
 rm -rf "$bundle"
 bins=()
-for b in hxrt-run hxrt-info hxrt-bench-cuda cuda_plugin_test hxrt-conformance; do
+for b in hxrt-run hxrt-info hxrt-bench-cuda hxrt-executor-bench cuda_plugin_test hxrt-conformance; do
   [ -x "$build/bin/$b" ] && bins+=("$build/bin/$b")
 done
 ../shared/tools/device-bundle "$bundle" "$build/lib/hxrt/plugins" "${bins[@]}"
