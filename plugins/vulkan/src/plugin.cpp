@@ -1,12 +1,13 @@
-// The Vulkan compute plugin: implements the hxrt plugin ABI v1.0 with
+// The Vulkan compute plugin: implements the hxrt plugin ABI (1.2) with
 // Vulkan 1.2 compute (docs/plugins/vulkan.md).
 //
 // Devices: every physical device with a compute queue, Vulkan 1.2,
 // bufferDeviceAddress and timeline semaphores. Memory: sub-allocated
-// device-local blocks (DEVICE) and persistently mapped host-visible blocks
-// (HOST_PINNED). Streams: batched command buffers on the device's compute
-// queue with a timeline semaphore (vk_stream.hpp). Executables: GLSL
-// kernels embedded as SPIR-V (executable.hpp, ops.hpp).
+// device-local blocks (DEVICE), persistently mapped host-visible blocks
+// (HOST_PINNED) and caller memory imported with VK_EXT_external_memory_host
+// (buffer_wrap_host_memory). Streams: batched command buffers on the
+// device's compute queue with a timeline semaphore (vk_stream.hpp).
+// Executables: GLSL kernels embedded as SPIR-V (executable.hpp, ops.hpp).
 #include "hxrt/plugin_support/abi_checks.hpp"
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,10 +64,29 @@ struct hxrt_buffer {
   hxrt_memory_kind kind = HXRT_MEMORY_DEVICE;
   uint64_t size = 0;
   vk::Allocation allocation;
+  // Wrapped caller memory (R4.6): the import owns the Vulkan objects, shared
+  // with copies that found the memory by address until they complete.
+  bool wrapped = false;
+  bool read_only = false;  // wrapped read-only: never a copy destination or an output
+  void* wrapped_host = nullptr;
+  std::shared_ptr<const vk::HostImport> import;
   ~hxrt_buffer() {
     tag = 0;
-    device->vk->pool(kind).free(allocation);
+    if (!wrapped) device->vk->pool(kind).free(allocation);
   }
+  // The host address of the buffer's memory, or NULL when it has none.
+  void* host() const {
+    if (wrapped) return wrapped_host;
+    return kind == HXRT_MEMORY_HOST_PINNED ? allocation.mapped() : nullptr;
+  }
+};
+
+// A range of host memory that a buffer of the device holds: copies to and
+// from it go straight through vkCmdCopyBuffer instead of staging.
+struct HostRange {
+  VkBuffer buffer = VK_NULL_HANDLE;
+  uint64_t offset = 0;                // of the address within `buffer`
+  std::shared_ptr<const void> keep;   // keeps a wrapped buffer's import alive
 };
 
 struct hxrt_plugin_context {
@@ -77,23 +98,36 @@ struct hxrt_plugin_context {
   std::atomic<uint64_t> validation_errors{0};
   std::vector<std::unique_ptr<hxrt_device>> devices;
   std::vector<hxrt_device*> device_list;
-  // Pinned buffers by host address, so copies from/to them skip staging.
-  std::mutex pinned_mutex;
-  std::map<uintptr_t, hxrt_buffer*> pinned;
+  // Pinned and wrapped buffers by host address, so copies from/to them skip staging.
+  std::mutex host_buffers_mutex;
+  std::map<uintptr_t, hxrt_buffer*> host_buffers;
 
   void log(hxrt_log_level level, const std::string& message) const {
     if (logger != nullptr) logger(logger_user_data, level, message.c_str());
   }
-  // The pinned buffer of `device` holding [p, p + n), if any.
-  hxrt_buffer* find_pinned(const void* p, uint64_t n, hxrt_device* device) {
-    std::lock_guard lock(pinned_mutex);
+  // Keeps the first buffer at an address: runs in flight may wrap the same
+  // caller memory at once, and each removes only its own entry.
+  void add_host_buffer(hxrt_buffer* b) {
+    std::lock_guard lock(host_buffers_mutex);
+    host_buffers.emplace(reinterpret_cast<uintptr_t>(b->host()), b);
+  }
+  void remove_host_buffer(hxrt_buffer* b) {
+    std::lock_guard lock(host_buffers_mutex);
+    auto it = host_buffers.find(reinterpret_cast<uintptr_t>(b->host()));
+    if (it != host_buffers.end() && it->second == b) host_buffers.erase(it);
+  }
+  // The buffer range of `device` holding [p, p + n), if any; `write`: the
+  // copy writes it, which read-only wrapped memory refuses.
+  std::optional<HostRange> find_host_range(const void* p, uint64_t n, hxrt_device* device, bool write) {
+    std::lock_guard lock(host_buffers_mutex);
     auto address = reinterpret_cast<uintptr_t>(p);
-    auto it = pinned.upper_bound(address);
-    if (it == pinned.begin()) return nullptr;
+    auto it = host_buffers.upper_bound(address);
+    if (it == host_buffers.begin()) return std::nullopt;
     --it;
     hxrt_buffer* b = it->second;
-    if (b->device != device || address - it->first > b->size || n > b->size - (address - it->first)) return nullptr;
-    return b;
+    uint64_t into = address - it->first;
+    if (b->device != device || into > b->size || n > b->size - into || (write && b->read_only)) return std::nullopt;
+    return HostRange{b->allocation.buffer(), b->allocation.offset + into, b->import};
   }
   ~hxrt_plugin_context() {
     devices.clear();
@@ -397,6 +431,8 @@ hxrt_plugin_status* device_get_properties(hxrt_device_get_properties_args* args)
     p.driver_version = v.driver_version().c_str();
     p.compute_units = v.compute_units();
     p.max_allocation_bytes = std::min<uint64_t>(v.caps().max_allocation, p.memory_bytes);
+    p.can_wrap_host_memory = v.host_import_alignment() > 0 ? 1 : 0;
+    p.wrap_host_memory_alignment = v.host_import_alignment();
     write_out_struct(args->properties, p);
   });
 }
@@ -440,9 +476,47 @@ hxrt_plugin_status* buffer_allocate(hxrt_buffer_allocate_args* args) {
     buffer->kind = args->memory_kind;
     buffer->size = args->size_bytes;
     buffer->allocation = d->vk->pool(args->memory_kind).allocate(args->size_bytes);
-    if (buffer->kind == HXRT_MEMORY_HOST_PINNED && buffer->size > 0) {
-      std::lock_guard lock(d->context->pinned_mutex);
-      d->context->pinned[reinterpret_cast<uintptr_t>(buffer->allocation.mapped())] = buffer.get();
+    if (buffer->kind == HXRT_MEMORY_HOST_PINNED && buffer->size > 0) d->context->add_host_buffer(buffer.get());
+    args->buffer = buffer.release();
+  });
+}
+
+// Caller memory as a DEVICE buffer (R4.6), imported with
+// VK_EXT_external_memory_host: copies and executables use the caller's
+// memory itself. Destroying the buffer releases the import, not the memory.
+hxrt_plugin_status* buffer_wrap_host_memory(hxrt_buffer_wrap_host_memory_args* args) {
+  return guard([&] {
+    require_non_null(args, "args");
+    require_struct_size(args->struct_size, HXRT_V1_SIZE(hxrt_buffer_wrap_host_memory_args, buffer),
+                        "hxrt_buffer_wrap_host_memory_args");
+    args->buffer = nullptr;
+    hxrt_device* d = checked(args->device, kDeviceTag, "device");
+    const vk::Device& v = *d->vk;
+    const uint64_t alignment = v.host_import_alignment();
+    if (alignment == 0)
+      throw PluginError(HXRT_STATUS_UNIMPLEMENTED, "buffer_wrap_host_memory: " + v.name() +
+                                                       " cannot import host memory (no VK_EXT_external_memory_host; "
+                                                       "can_wrap_host_memory is 0)");
+    const uint64_t size = args->size_bytes;
+    if (size > 0) require_non_null(args->host_pointer, "host_pointer");
+    if (reinterpret_cast<uintptr_t>(args->host_pointer) % alignment != 0 || size % alignment != 0)
+      throw PluginError(HXRT_STATUS_INVALID_ARGUMENT,
+                        "buffer_wrap_host_memory: pointer and size must be multiples of " + std::to_string(alignment) +
+                            " bytes (wrap_host_memory_alignment, Vulkan's minImportedHostPointerAlignment)");
+    if (size > v.caps().max_allocation && v.caps().max_allocation > 0)
+      throw PluginError(HXRT_STATUS_RESOURCE_EXHAUSTED, "buffer_wrap_host_memory: " + std::to_string(size) +
+                                                            " bytes exceed the maxMemoryAllocationSize of " + v.name());
+    auto buffer = std::make_unique<hxrt_buffer>();
+    buffer->device = d;
+    buffer->kind = HXRT_MEMORY_DEVICE;
+    buffer->size = size;
+    buffer->wrapped = true;
+    buffer->read_only = args->read_only != 0;
+    buffer->wrapped_host = args->host_pointer;
+    if (size > 0) {
+      buffer->import = std::make_shared<const vk::HostImport>(v, args->host_pointer, size, buffer->read_only);
+      buffer->allocation = buffer->import->allocation();
+      d->context->add_host_buffer(buffer.get());
     }
     args->buffer = buffer.release();
   });
@@ -450,11 +524,7 @@ hxrt_plugin_status* buffer_allocate(hxrt_buffer_allocate_args* args) {
 
 void buffer_destroy(hxrt_buffer* buffer) {
   if (buffer == nullptr || buffer->tag != kBufferTag) return;
-  if (buffer->kind == HXRT_MEMORY_HOST_PINNED && buffer->size > 0) {
-    hxrt_plugin_context* ctx = buffer->device->context;
-    std::lock_guard lock(ctx->pinned_mutex);
-    ctx->pinned.erase(reinterpret_cast<uintptr_t>(buffer->allocation.mapped()));
-  }
+  if (buffer->size > 0 && buffer->host() != nullptr) buffer->device->context->remove_host_buffer(buffer);
   delete buffer;
 }
 
@@ -464,13 +534,14 @@ hxrt_plugin_status* buffer_get_host_pointer(hxrt_buffer_get_host_pointer_args* a
     require_struct_size(args->struct_size, HXRT_V1_SIZE(hxrt_buffer_get_host_pointer_args, host_pointer),
                         "hxrt_buffer_get_host_pointer_args");
     hxrt_buffer* b = checked(args->buffer, kBufferTag, "buffer");
-    if (b->kind != HXRT_MEMORY_HOST_PINNED) {
+    if (b->kind != HXRT_MEMORY_HOST_PINNED && !b->wrapped) {
       args->host_pointer = nullptr;
       return;
     }
-    // An empty pinned buffer still answers a non-NULL pointer (never dereferenced).
+    // An empty pinned or wrapped buffer still answers a non-NULL pointer (never dereferenced).
     static char empty;
-    args->host_pointer = b->size > 0 ? b->allocation.mapped() : &empty;
+    void* host = b->host();
+    args->host_pointer = b->size > 0 || host != nullptr ? host : &empty;
   });
 }
 
@@ -569,6 +640,13 @@ hxrt_plugin_status* event_query(hxrt_event_query_args* args) {
 // Copies.
 // ---------------------------------------------------------------------------
 
+// R4.6: the device never writes memory wrapped read-only.
+void refuse_read_only(const hxrt_buffer* buffer, const std::string& what) {
+  if (buffer->read_only)
+    throw PluginError(HXRT_STATUS_INVALID_ARGUMENT,
+                      what + " is host memory wrapped read-only; the device cannot write it");
+}
+
 struct Staging {
   vk::MemoryPool* pool;
   vk::Allocation allocation;
@@ -599,6 +677,7 @@ hxrt_plugin_status* copy_to_device(hxrt_copy_to_device_args* args) {
     hxrt_buffer* dst = checked(args->dst, kBufferTag, "dst");
     if (dst->device->context != s->device->context)
       throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, "copy_to_device: dst belongs to another context");
+    refuse_read_only(dst, "copy_to_device: dst");
     if (args->size_bytes > 0) require_non_null(args->src, "src");
     check_range(args->dst_offset, args->size_bytes, dst->size, "copy_to_device dst");
     uint64_t n = args->size_bytes;
@@ -614,13 +693,10 @@ hxrt_plugin_status* copy_to_device(hxrt_copy_to_device_args* args) {
       hxrt_device* d = dst->device;
       vk::Allocation a = st.allocation;
       work.before = [d, a, dst_buffer, dst_offset, n] { copy_now(d, a.buffer(), a.offset, dst_buffer, dst_offset, n); };
-    } else if (hxrt_buffer* pinned = s->device->context->find_pinned(args->src, n, s->device)) {
-      uint64_t src_offset = pinned->allocation.offset + (static_cast<const char*>(args->src) -
-                                                         static_cast<const char*>(pinned->allocation.mapped()));
-      VkBuffer src_buffer = pinned->allocation.buffer();
-      work.record = [&f, src_buffer, src_offset, dst_buffer, dst_offset, n](VkCommandBuffer cb) {
-        record_copy(f, cb, src_buffer, src_offset, dst_buffer, dst_offset, n);
-      };
+    } else if (std::optional<HostRange> src = s->device->context->find_host_range(args->src, n, s->device, false)) {
+      if (src->keep) work.keep.push_back(src->keep);
+      work.record = [&f, src_buffer = src->buffer, src_offset = src->offset, dst_buffer, dst_offset,
+                     n](VkCommandBuffer cb) { record_copy(f, cb, src_buffer, src_offset, dst_buffer, dst_offset, n); };
     } else {
       Staging st = staging_for(s->device, n);
       work.release.emplace_back(st.pool, st.allocation);
@@ -660,13 +736,10 @@ hxrt_plugin_status* copy_to_host(hxrt_copy_to_host_args* args) {
         copy_now(d, src_buffer, src_offset, a.buffer(), a.offset, n);
         std::memcpy(dst, a.mapped(), n);
       };
-    } else if (hxrt_buffer* pinned = s->device->context->find_pinned(dst, n, s->device)) {
-      uint64_t dst_offset = pinned->allocation.offset +
-                            (static_cast<char*>(dst) - static_cast<char*>(pinned->allocation.mapped()));
-      VkBuffer dst_buffer = pinned->allocation.buffer();
-      work.record = [&f, src_buffer, src_offset, dst_buffer, dst_offset, n](VkCommandBuffer cb) {
-        record_copy(f, cb, src_buffer, src_offset, dst_buffer, dst_offset, n);
-      };
+    } else if (std::optional<HostRange> to = s->device->context->find_host_range(dst, n, s->device, true)) {
+      if (to->keep) work.keep.push_back(to->keep);
+      work.record = [&f, src_buffer, src_offset, dst_buffer = to->buffer, dst_offset = to->offset,
+                     n](VkCommandBuffer cb) { record_copy(f, cb, src_buffer, src_offset, dst_buffer, dst_offset, n); };
     } else {
       Staging st = staging_for(s->device, n);
       work.release.emplace_back(st.pool, st.allocation);
@@ -689,6 +762,7 @@ hxrt_plugin_status* copy_on_device(hxrt_copy_on_device_args* args) {
     hxrt_buffer* dst = checked(args->dst, kBufferTag, "dst");
     if (src->device->context != s->device->context || dst->device->context != s->device->context)
       throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, "copy_on_device: buffers belong to another context");
+    refuse_read_only(dst, "copy_on_device: dst");
     check_range(args->src_offset, args->size_bytes, src->size, "copy_on_device src");
     check_range(args->dst_offset, args->size_bytes, dst->size, "copy_on_device dst");
     uint64_t n = args->size_bytes;
@@ -838,9 +912,11 @@ hxrt_plugin_status* executable_execute(hxrt_executable_execute_args* args) {
     for (size_t k = 0; k < args->num_inputs; ++k)
       inputs[k] = resolve(args->input_buffers[k], args->input_offsets ? args->input_offsets[k] : 0, exe->input_bytes(k),
                           "input " + std::to_string(k));
-    for (size_t k = 0; k < args->num_outputs; ++k)
+    for (size_t k = 0; k < args->num_outputs; ++k) {
+      refuse_read_only(checked(args->output_buffers[k], kBufferTag, "buffer"), "output " + std::to_string(k));
       outputs[k] = resolve(args->output_buffers[k], args->output_offsets ? args->output_offsets[k] : 0,
                            exe->output_bytes(k), "output " + std::to_string(k));
+    }
     vk::Work work;
     vk::MemoryPool& pool = x->device->vk->pool(HXRT_MEMORY_DEVICE);
     vk::Allocation arena = pool.allocate(exe->arena_bytes());
@@ -872,6 +948,7 @@ const hxrt_plugin_api& api_table() {
     a.buffer_allocate = buffer_allocate;
     a.buffer_destroy = buffer_destroy;
     a.buffer_get_host_pointer = buffer_get_host_pointer;
+    a.buffer_wrap_host_memory = buffer_wrap_host_memory;
     a.stream_create = stream_create;
     a.stream_destroy = stream_destroy;
     a.stream_synchronize = stream_synchronize;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +43,13 @@ struct Block {
   std::map<uint64_t, uint64_t> free_ranges;  // offset -> size
 };
 
+namespace {
+// Every buffer is a storage buffer addressed from shaders and copied both ways.
+constexpr VkBufferUsageFlags kStorageUsage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                             VK_BUFFER_USAGE_TRANSFER_DST_BIT |
+                                             VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
+}  // namespace
+
 VkBuffer Allocation::buffer() const { return block ? block->buffer : VK_NULL_HANDLE; }
 VkDeviceAddress Allocation::address() const { return block ? block->address + offset : 0; }
 void* Allocation::mapped() const { return block && block->mapped ? static_cast<char*>(block->mapped) + offset : nullptr; }
@@ -70,8 +78,7 @@ Block* MemoryPool::new_block(uint64_t size, bool dedicated) {
   block->dedicated = dedicated;
   VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bi.size = size;
-  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |
-             VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
+  bi.usage = kStorageUsage;
   bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   check_vk(f_.vkCreateBuffer(device_, &bi, nullptr, &block->buffer), name_ + ": vkCreateBuffer");
   VkMemoryRequirements req{};
@@ -178,6 +185,105 @@ void MemoryPool::free(const Allocation& allocation) noexcept {
     }
   }
 }
+
+// ---------------------------------------------------------------------------
+// Imported host memory.
+// ---------------------------------------------------------------------------
+
+HostImport::HostImport(const Device& device, void* host, uint64_t size, bool read_only)
+    : f_(device.fn()), device_(device.handle()), block_(std::make_unique<Block>()) {
+  const uint64_t alignment = device.host_import_alignment();
+  if (alignment == 0)
+    throw PluginError(HXRT_STATUS_UNIMPLEMENTED, device.name() + " cannot import host memory");
+  if (host == nullptr || size == 0 || reinterpret_cast<uintptr_t>(host) % alignment != 0 || size % alignment != 0)
+    throw PluginError(HXRT_STATUS_INVALID_ARGUMENT,
+                      "imported host memory must be a non-empty range whose pointer and size are multiples of " +
+                          std::to_string(alignment) + " bytes");
+  try {
+    VkMemoryHostPointerPropertiesEXT host_types{VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+    VkResult r = f_.vkGetMemoryHostPointerPropertiesEXT(device_, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
+                                                        host, &host_types);
+    if (r == VK_ERROR_INVALID_EXTERNAL_HANDLE)
+      throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, device.name() + " cannot import this host pointer (" +
+                                                          std::string(result_name(r)) + ")");
+    check_vk(r, "vkGetMemoryHostPointerPropertiesEXT");
+
+    VkExternalMemoryBufferCreateInfo external{VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO};
+    external.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+    VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, &external};
+    bi.size = size;
+    // Read-only memory is never a transfer destination; shaders only read inputs (R6).
+    bi.usage = read_only ? kStorageUsage & ~VkBufferUsageFlags{VK_BUFFER_USAGE_TRANSFER_DST_BIT} : kStorageUsage;
+    bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+    VkBuffer buffer = VK_NULL_HANDLE;
+    check_vk(f_.vkCreateBuffer(device_, &bi, nullptr, &buffer), "vkCreateBuffer for imported host memory");
+    block_->buffer = buffer;
+    VkMemoryRequirements req{};
+    f_.vkGetBufferMemoryRequirements(device_, block_->buffer, &req);
+    if (req.size > size)
+      throw PluginError(HXRT_STATUS_UNAVAILABLE, "a buffer of " + std::to_string(size) + " bytes needs " +
+                                                     std::to_string(req.size) + " bytes of memory on " + device.name());
+
+    // The host reads and writes the memory through its own pointer with no
+    // flush or invalidate, so only host-coherent types will do (cached preferred).
+    const VkPhysicalDeviceMemoryProperties& mem = device.memory_properties();
+    const VkMemoryPropertyFlags coherent = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    const uint32_t candidates = req.memoryTypeBits & host_types.memoryTypeBits;
+    int type = -1;
+    for (uint32_t t = 0; t < mem.memoryTypeCount; ++t) {
+      VkMemoryPropertyFlags fl = mem.memoryTypes[t].propertyFlags;
+      if ((candidates & (1u << t)) == 0 || (fl & coherent) != coherent) continue;
+      bool cached = fl & VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
+      if (type < 0 || (cached && !(mem.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_CACHED_BIT)))
+        type = static_cast<int>(t);
+    }
+    if (type < 0)
+      throw PluginError(HXRT_STATUS_UNAVAILABLE,
+                        device.name() + " offers no host-coherent memory type for imported host memory");
+
+    VkMemoryDedicatedAllocateInfo dedicated{VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO};
+    dedicated.buffer = block_->buffer;
+    VkMemoryAllocateFlagsInfo flags{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO,
+                                    device.host_import_dedicated() ? &dedicated : nullptr};
+    flags.flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT;
+    VkImportMemoryHostPointerInfoEXT import{VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT, &flags};
+    import.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+    import.pHostPointer = host;
+    VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, &import};
+    ai.allocationSize = size;
+    ai.memoryTypeIndex = static_cast<uint32_t>(type);
+    VkDeviceMemory memory = VK_NULL_HANDLE;
+    r = f_.vkAllocateMemory(device_, &ai, nullptr, &memory);
+    if (r == VK_ERROR_INVALID_EXTERNAL_HANDLE)
+      throw PluginError(HXRT_STATUS_INVALID_ARGUMENT, device.name() + " refused to import " + std::to_string(size) +
+                                                          " bytes of host memory (" + result_name(r) + ")");
+    check_vk(r, "vkAllocateMemory importing " + std::to_string(size) + " bytes of host memory");
+    block_->memory = memory;
+    check_vk(f_.vkBindBufferMemory(device_, block_->buffer, block_->memory, 0),
+             "vkBindBufferMemory of imported host memory");
+    VkBufferDeviceAddressInfo dai{VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO};
+    dai.buffer = block_->buffer;
+    block_->address = f_.vkGetBufferDeviceAddress(device_, &dai);
+    block_->mapped = host;
+    block_->size = size;
+    block_->dedicated = true;
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+HostImport::~HostImport() { release(); }
+
+void HostImport::release() noexcept {
+  if (block_->buffer != VK_NULL_HANDLE) f_.vkDestroyBuffer(device_, block_->buffer, nullptr);
+  // Freeing imported memory releases the import; the host memory stays the caller's.
+  if (block_->memory != VK_NULL_HANDLE) f_.vkFreeMemory(device_, block_->memory, nullptr);
+  block_->buffer = VK_NULL_HANDLE;
+  block_->memory = VK_NULL_HANDLE;
+}
+
+Allocation HostImport::allocation() const { return {block_.get(), 0, block_->size}; }
 
 // ---------------------------------------------------------------------------
 // Device.
@@ -291,17 +397,21 @@ Device::Device(const GlobalFunctions& /*g*/, const InstanceFunctions& fi, VkInst
   enable12.timelineSemaphore = VK_TRUE;
   VkPhysicalDeviceFeatures2 enable{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &enable12};
   enable.features.shaderInt64 = features.features.shaderInt64;
+  std::vector<const char*> extensions;
+  offer_host_import(fi, extensions);
   VkDeviceCreateInfo di{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, &enable};
   di.queueCreateInfoCount = 1;
   di.pQueueCreateInfos = &qi;
+  di.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
+  di.ppEnabledExtensionNames = extensions.data();
   check_vk(fi.vkCreateDevice(physical_, &di, nullptr, &device_), name_ + ": vkCreateDevice");
   f_ = load_device(fi, device_);
   f_.vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
 
   // Memory: the largest device-local heap for DEVICE buffers; host-visible
   // coherent memory (cached when offered, for read-back) for pinned buffers.
-  VkPhysicalDeviceMemoryProperties mem{};
-  fi.vkGetPhysicalDeviceMemoryProperties(physical_, &mem);
+  fi.vkGetPhysicalDeviceMemoryProperties(physical_, &memory_properties_);
+  const VkPhysicalDeviceMemoryProperties& mem = memory_properties_;
   int device_type = -1, host_type = -1;
   auto heap_size = [&](int t) { return mem.memoryHeaps[mem.memoryTypes[t].heapIndex].size; };
   for (uint32_t t = 0; t < mem.memoryTypeCount; ++t) {
@@ -367,6 +477,7 @@ Device::Device(const GlobalFunctions& /*g*/, const InstanceFunctions& fi, VkInst
   compute_units_ = 0;
   caps_.launch_ns = caps_.gpu ? 4000 : 20000;
   timestamp_period_ns_ = qf[queue_family_].timestampValidBits > 0 ? l.timestampPeriod : 0.0;
+  probe_host_import();
   if (measure) measure_rates();
 
   log_(HXRT_LOG_INFO,
@@ -377,7 +488,58 @@ Device::Device(const GlobalFunctions& /*g*/, const InstanceFunctions& fi, VkInst
            std::to_string(caps_.max_workgroup_invocations) + ", shared " + std::to_string(caps_.max_shared_bytes) +
            " bytes, maxStorageBufferRange " + std::to_string(caps_.max_storage_buffer_range) + ", float16 " +
            (caps_.float16 ? "yes" : "no") + ", measured " + std::to_string(caps_.flops_per_s / 1e9) + " GFLOP/s, " +
-           std::to_string(caps_.bytes_per_s / 1e9) + " GB/s");
+           std::to_string(caps_.bytes_per_s / 1e9) + " GB/s, host memory import " +
+           (host_import_alignment_ ? "yes (alignment " + std::to_string(host_import_alignment_) + " bytes)" : "no"));
+}
+
+void Device::offer_host_import(const InstanceFunctions& fi, std::vector<const char*>& extensions) {
+  uint32_t count = 0;
+  fi.vkEnumerateDeviceExtensionProperties(physical_, nullptr, &count, nullptr);
+  std::vector<VkExtensionProperties> available(count);
+  if (count > 0) fi.vkEnumerateDeviceExtensionProperties(physical_, nullptr, &count, available.data());
+  bool offered = std::any_of(available.begin(), available.begin() + count, [](const VkExtensionProperties& e) {
+    return std::strcmp(e.extensionName, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) == 0;
+  });
+  if (!offered || fi.vkGetPhysicalDeviceExternalBufferProperties == nullptr) return;
+  VkPhysicalDeviceExternalBufferInfo info{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_BUFFER_INFO};
+  info.usage = kStorageUsage;
+  info.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+  VkExternalBufferProperties external{VK_STRUCTURE_TYPE_EXTERNAL_BUFFER_PROPERTIES};
+  fi.vkGetPhysicalDeviceExternalBufferProperties(physical_, &info, &external);
+  VkExternalMemoryFeatureFlags features = external.externalMemoryProperties.externalMemoryFeatures;
+  if ((features & VK_EXTERNAL_MEMORY_FEATURE_IMPORTABLE_BIT) == 0) return;
+  VkPhysicalDeviceExternalMemoryHostPropertiesEXT host{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+  VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &host};
+  fi.vkGetPhysicalDeviceProperties2(physical_, &props);
+  uint64_t alignment = host.minImportedHostPointerAlignment;
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0) return;  // R4.2 wants a power of two
+  host_import_alignment_ = alignment;
+  host_import_dedicated_ = (features & VK_EXTERNAL_MEMORY_FEATURE_DEDICATED_ONLY_BIT) != 0;
+  extensions.push_back(VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);  // VK_KHR_external_memory is core in 1.1
+}
+
+// Drivers may list the extension yet have no host-coherent type for host
+// memory; one real import at creation decides, so can_wrap_host_memory holds.
+void Device::probe_host_import() {
+  if (host_import_alignment_ == 0) return;
+  std::string why;
+  if (f_.vkGetMemoryHostPointerPropertiesEXT == nullptr) {
+    why = "vkGetMemoryHostPointerPropertiesEXT is not available";
+  } else {
+    size_t page = static_cast<size_t>(host_import_alignment_);
+    std::unique_ptr<void, decltype(&std::free)> memory(std::aligned_alloc(page, page), &std::free);
+    try {
+      if (memory == nullptr) throw std::bad_alloc();
+      HostImport probe(*this, memory.get(), page, false);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+  }
+  if (why.empty()) return;
+  host_import_alignment_ = 0;
+  log_(HXRT_LOG_WARNING, "vulkan device " + std::to_string(index_) + ": " + name_ +
+                             " cannot wrap host memory (VK_EXT_external_memory_host): " + why);
 }
 
 Device::~Device() {

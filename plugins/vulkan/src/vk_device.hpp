@@ -66,6 +66,28 @@ class MemoryPool {
   std::vector<std::unique_ptr<Block>> blocks_;
 };
 
+class Device;
+
+// Caller host memory imported as one VkBuffer (VK_EXT_external_memory_host,
+// R4.6). Its allocation's mapping is the caller's pointer. Destruction
+// releases the Vulkan objects only: the memory stays the caller's.
+class HostImport {
+ public:
+  // `host` and `size` are non-zero multiples of the device's
+  // host_import_alignment(); read_only leaves out transfer writes. Throws PluginError.
+  HostImport(const Device& device, void* host, uint64_t size, bool read_only);
+  ~HostImport();
+  HostImport(const HostImport&) = delete;
+  HostImport& operator=(const HostImport&) = delete;
+  Allocation allocation() const;
+
+ private:
+  void release() noexcept;
+  const DeviceFunctions& f_;
+  VkDevice device_;
+  std::unique_ptr<Block> block_;
+};
+
 // Frees an allocation at the end of a scope (compile-time uploads, measurements).
 struct ScopedAllocation {
   MemoryPool& pool;
@@ -137,6 +159,13 @@ class Device {
 
   MemoryPool& pool(hxrt_memory_kind kind) { return kind == HXRT_MEMORY_HOST_PINNED ? *host_pool_ : *device_pool_; }
 
+  // Non-zero when caller host memory can be imported (HostImport): the
+  // alignment its pointer and size need (minImportedHostPointerAlignment).
+  uint64_t host_import_alignment() const { return host_import_alignment_; }
+  // Whether an import must be a dedicated allocation of its buffer.
+  bool host_import_dedicated() const { return host_import_dedicated_; }
+  const VkPhysicalDeviceMemoryProperties& memory_properties() const { return memory_properties_; }
+
   // Submits under the queue lock (vkQueueSubmit needs external synchronisation).
   VkResult submit(const VkSubmitInfo& info);
   // Records with `record`, submits and waits: for compile-time uploads and measurements.
@@ -154,6 +183,11 @@ class Device {
 
  private:
   void create_logical_device(const InstanceFunctions& fi);
+  // Sets host_import_* and adds VK_EXT_external_memory_host to `extensions`
+  // where the driver can import host allocations into storage buffers.
+  void offer_host_import(const InstanceFunctions& fi, std::vector<const char*>& extensions);
+  // Imports one page once the device exists; a failure turns import off.
+  void probe_host_import();
   void measure_rates();  // in ops.cpp: it runs the plugin's own kernels
   double timestamp_period_ns_ = 0;
 
@@ -172,6 +206,9 @@ class Device {
   uint32_t compute_units_ = 0;
   Link link_;
   std::unique_ptr<MemoryPool> device_pool_, host_pool_;
+  VkPhysicalDeviceMemoryProperties memory_properties_{};
+  uint64_t host_import_alignment_ = 0;
+  bool host_import_dedicated_ = false;
 
   VkPipelineLayout layout_ = VK_NULL_HANDLE;
   VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;

@@ -24,6 +24,7 @@ namespace hxrt::vk {
   X(vkGetPhysicalDeviceMemoryProperties)     \
   X(vkGetPhysicalDeviceQueueFamilyProperties) \
   X(vkEnumerateDeviceExtensionProperties)    \
+  X(vkGetPhysicalDeviceExternalBufferProperties) \
   X(vkCreateDevice)                          \
   X(vkGetDeviceProcAddr)                     \
   X(vkCreateDebugUtilsMessengerEXT)          \
@@ -75,7 +76,8 @@ namespace hxrt::vk {
   X(vkDestroySemaphore)                  \
   X(vkWaitSemaphores)                    \
   X(vkSignalSemaphore)                   \
-  X(vkGetSemaphoreCounterValue)
+  X(vkGetSemaphoreCounterValue)          \
+  X(vkGetMemoryHostPointerPropertiesEXT) /* NULL without VK_EXT_external_memory_host */
 
 #define HXRT_VK_DECLARE(name) PFN_##name name = nullptr;
 
