@@ -10,7 +10,9 @@ execute_process(
   COMMAND ${CONFORMANCE} --plugin ${PLUGIN} --profile full --onnx-tests ${NODE_TESTS}
           --junit ${REPORTS}/conformance-vulkan.xml --json ${REPORTS}/conformance-vulkan.json
   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-string(REGEX MATCH "[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped" summary "${out}")
+# The totals are the last such line; each group prints its own first.
+string(REGEX MATCHALL "[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped" counts "${out}")
+list(POP_BACK counts summary)
 message(STATUS "hxrt-conformance: ${summary}")
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "hxrt-conformance exited with ${rc}:\n${out}\n${err}")
