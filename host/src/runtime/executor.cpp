@@ -835,7 +835,9 @@ void Executor::run_traced(Context& c, RunState& run, const std::vector<const voi
     std::map<int, size_t> execute_of;  // step -> action
     for (size_t i = 0; i < actions_.size(); ++i) {
       const Action& a = actions_[i];
-      if (role_of(a) == kCopyIn) arrival_of[{a.value, a.to}] = i;
+      // An upload skipped for zero-copy delays nothing: its record is not a dependency.
+      bool skipped_upload = a.kind == ActionKind::kUpload && run.bound.count({a.value, a.to}) > 0;
+      if (role_of(a) == kCopyIn && !skipped_upload) arrival_of[{a.value, a.to}] = i;
       if (a.kind == ActionKind::kExecute) {
         execute_of[a.step] = i;
         for (const Key& k : steps_[a.step].inputs)

@@ -229,7 +229,8 @@ void Session::calibrate(const std::vector<const void*>& inputs, const std::vecto
         model.record_transfer(from, to, static_cast<double>(record.bytes), std::max(0.0, record.end_us - start_us) * 1e3);
         continue;
       }
-      if (record.category != "compute" || record.node < 0) continue;
+      // A zero span means the host saw the op finish before it could start it: no measurement.
+      if (record.category != "compute" || record.node < 0 || record.end_us <= record.start_us) continue;
       const Node& node = graph_.nodes[record.node];
       model.record(device_key(*devices_[record.device]), node.op_type, signature(graph_, node),
                    (record.end_us - record.start_us) * 1e3);
