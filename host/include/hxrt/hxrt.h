@@ -128,8 +128,9 @@ HXRT_API hxrt_status* hxrt_environment_free_host_memory(hxrt_environment* enviro
 /* Registers caller memory [data, data + size_bytes) with device_id (plugin
  * ABI 1.2 buffer_wrap_host_memory; CUDA: cudaHostRegister), so copies to and
  * from it run at pinned speed. device_id NULL: every device that can wrap host
- * memory and is not host-addressable (those need no registration: they use
- * the caller's buffers directly). The memory must stay valid until
+ * memory and whose memory is not host memory (host-addressable and CPU-type
+ * devices need no registration: they use the caller's buffers directly). The
+ * memory must stay valid until
  * hxrt_environment_unregister_host_memory (or the environment is destroyed).
  * Registering memory of hxrt_environment_allocate_host_memory is not needed. */
 HXRT_API hxrt_status* hxrt_environment_register_host_memory(hxrt_environment* environment, const char* device_id,

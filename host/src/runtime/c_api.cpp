@@ -377,7 +377,7 @@ hxrt_status* hxrt_environment_register_host_memory(hxrt_environment* environment
     } else {
       std::vector<const hxrt::host::Plugin*> done;  // registration is per plugin, not per device
       for (hxrt::host::DeviceRecord* d : environment->impl->devices()) {
-        if (d->host_addressable || !d->can_wrap_host_memory ||
+        if (hxrt::host::works_in_host_memory(*d) || !d->can_wrap_host_memory ||
             std::find(done.begin(), done.end(), d->plugin) != done.end())
           continue;
         wrapped.push_back(hxrt::host::wrap_host_memory(*d, data, size_bytes, false));

@@ -41,6 +41,12 @@ void* host_pointer(const DeviceRecord& device, hxrt_buffer* buffer);
 BufferPtr try_wrap_host_memory(const DeviceRecord& device, void* data, uint64_t size_bytes, bool read_only);
 // As above, but a refusal is an Error naming the device and the reason.
 BufferPtr wrap_host_memory(const DeviceRecord& device, void* data, uint64_t size_bytes, bool read_only);
+// Whether the device's memory is host memory (host-addressable, or a CPU-type
+// device such as PoCL or lavapipe): wrapped caller buffers are then used in
+// place by its executables, so they need no registration and no copies.
+inline bool works_in_host_memory(const DeviceRecord& device) {
+  return device.host_addressable || device.kind == HXRT_DEVICE_KIND_CPU;
+}
 StreamPtr create_stream(const DeviceRecord& device);
 EventPtr create_event(const DeviceRecord& device);
 ExecutablePtr compile(const DeviceRecord& device, const hxrt_graph_desc* graph, const std::string& what);

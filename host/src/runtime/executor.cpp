@@ -460,7 +460,7 @@ void Executor::release(Context& context) {
 // devices (PoCL, lavapipe). Elsewhere (CUDA) wrapping only speeds up copies.
 bool Executor::zero_copy_on(int device) const {
   const DeviceRecord& d = *devices_[device];
-  return options_.zero_copy && d.can_wrap_host_memory && (d.host_addressable || d.kind == HXRT_DEVICE_KIND_CPU);
+  return options_.zero_copy && d.can_wrap_host_memory && works_in_host_memory(d);
 }
 
 // Zero-copy (ABI 1.2): on devices whose memory is host memory and that wrap
