@@ -14,9 +14,12 @@ for b in hxrt-run hxrt-info hxrt-bench-cuda hxrt-executor-bench cuda_plugin_test
   [ -x "$build/bin/$b" ] && bins+=("$build/bin/$b")
 done
 ../shared/tools/device-bundle "$bundle" "$build/lib/hxrt/plugins" "${bins[@]}"
-# The Vulkan plugin opens the loader at run time, so the bundler does not see it.
-loader=$(ldconfig -p | awk '/libvulkan.so.1 .*x86-64/ {print $NF; exit}')
-[ -n "$loader" ] && cp -L "$loader" "$bundle/lib/"
+# The Vulkan plugin opens the loader at run time, so the bundler does not see
+# it; NVIDIA's Vulkan driver (libGLX_nvidia) needs glvnd's libraries beside it.
+for lib in libvulkan.so.1 libGLX.so.0 libGLdispatch.so.0; do
+  path=$(ldconfig -p | awk -v lib="$lib" '$1 == lib && /x86-64/ {print $NF; exit}')
+  [ -n "$path" ] && cp -L "$path" "$bundle/lib/"
+done
 mkdir -p "$bundle/plugins" "$bundle/data"
 mv "$bundle"/lib/libhxrt_*.so "$bundle/plugins/"
 find "$bundle" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-debug {} + 2>/dev/null || true

@@ -19,6 +19,9 @@ struct Executor::Staging {
   std::vector<uint8_t> pageable;  // otherwise
   uint8_t* data = nullptr;
   std::vector<EventPtr> chunk_ready;  // one per chunk, signalled on the producing device
+  // The staging memory registered with receiving plugins that wrap host memory
+  // (R4.6), so their hop reads it at pinned speed. Declared last: released first.
+  std::vector<BufferPtr> registrations;
 };
 
 struct Executor::Context {
@@ -421,17 +424,29 @@ std::unique_ptr<Executor::Context> Executor::make_context() {
     if (!x.needs_staging) continue;
     Staging& s = c->staging[value];
     uint64_t bytes = static_cast<uint64_t>(bytes_of(value));
+    // Whole 64 KiB blocks, so receivers that wrap host memory (page-aligned sizes) can register it.
+    uint64_t reserved = (bytes + 65535) / 65536 * 65536;
     const DeviceRecord& device = *devices_[from];
     // Pinned staging lets the producing device copy at full speed; fall back
     // to pageable memory when the plugin cannot map a pinned buffer.
     if (device.plugin->api().buffer_get_host_pointer != nullptr && bytes > 0) {
-      s.pinned = allocate_buffer(device, bytes, HXRT_MEMORY_HOST_PINNED);
+      s.pinned = allocate_buffer(device, reserved, HXRT_MEMORY_HOST_PINNED);
       s.data = static_cast<uint8_t*>(host_pointer(device, s.pinned.get()));
       if (s.data == nullptr) s.pinned.reset();
     }
     if (s.data == nullptr) {
-      s.pageable.resize(bytes);
+      s.pageable.resize(reserved);
       s.data = s.pageable.data();
+    }
+    std::set<const Plugin*> wrapped_by = {device.plugin};
+    for (const Action& a : actions_) {
+      if (a.kind != ActionKind::kFromStaging || a.value != value || x.direct_to.count(a.to)) continue;
+      const DeviceRecord& receiver = *devices_[a.to];
+      if (!options_.zero_copy || !receiver.can_wrap_host_memory || works_in_host_memory(receiver) ||
+          !wrapped_by.insert(receiver.plugin).second)
+        continue;
+      if (BufferPtr b = try_wrap_host_memory(receiver, s.data, reserved, /*read_only=*/true))
+        s.registrations.push_back(std::move(b));
     }
     uint64_t chunks = std::max<uint64_t>(1, (bytes + options_.transfer_chunk_bytes - 1) / options_.transfer_chunk_bytes);
     for (uint64_t k = 0; k < chunks; ++k) s.chunk_ready.push_back(create_event(device));
