@@ -46,7 +46,9 @@ struct DeviceMemoryStats {
 
 struct ExecutorOptions {
   int runs_in_flight = 1;                 // run contexts; more overlap requests
-  uint64_t transfer_chunk_bytes = 4 << 20;  // cross-plugin copies move in chunks of this size
+  // Cross-plugin copies move in chunks of this size. 16 MiB: on the H100
+  // machine 4 MiB chunks lost to per-chunk overhead (docs/benchmarks/executor.md).
+  uint64_t transfer_chunk_bytes = 16 << 20;
   // Per device (the session's order): transfer costs for the predicted trace,
   // refined by measurements; empty = what each plugin reports.
   std::vector<hxrt_transfer_costs> transfer_costs;
