@@ -46,8 +46,8 @@ struct DeviceMemoryStats {
 
 struct ExecutorOptions {
   int runs_in_flight = 1;                 // run contexts; more overlap requests
-  // Cross-plugin copies move in chunks of this size. 16 MiB: on the H100
-  // machine 4 MiB chunks lost to per-chunk overhead (docs/benchmarks/executor.md).
+  // Cross-plugin copies move in chunks of this size: each chunk costs a host
+  // wait and an enqueue, so chunks are kept large (docs/benchmarks/executor.md).
   uint64_t transfer_chunk_bytes = 16 << 20;
   // Per device (the session's order): transfer costs for the predicted trace,
   // refined by measurements; empty = what each plugin reports.
