@@ -812,3 +812,51 @@ TEST(Session, PeerCopiesAndCrossingsOnCopyStreamsAcrossThreeDevices) {
   EXPECT_GE(peer_copies, 1);
   EXPECT_GE(staged_arrivals, 1);
 }
+
+// PoCL and lavapipe both work in host memory: with zero-copy on, their arenas
+// are host memory they wrap, so values crossing between them take one hop;
+// with it off they go through host staging. Results match either way, with
+// two runs in flight.
+TEST(Session, CrossingsBetweenTwoCpuTypeDevicesMatchWithAndWithoutZeroCopy) {
+  std::string opencl = plugin_dir() + "/libhxrt_opencl.so", vulkan = plugin_dir() + "/libhxrt_vulkan.so";
+  if (!std::filesystem::exists(opencl) || !std::filesystem::exists(vulkan))
+    GTEST_SKIP() << "needs the OpenCL and Vulkan plugins in this build";
+  hxrt::host::EnvironmentConfig config;
+  config.plugin_paths = {opencl, vulkan};
+  config.only_plugin_paths = true;
+  config.log_level = HXRT_LOG_ERROR;
+  hxrt::host::Environment env(config);
+  std::vector<std::string> ids;
+  for (const auto* d : env.devices())
+    if (d->kind == HXRT_DEVICE_KIND_CPU && d->can_wrap_host_memory && ids.size() < 2 &&
+        (ids.empty() || ids.front().substr(0, 6) != d->id.substr(0, 6)))
+      ids.push_back(d->id);
+  if (ids.size() < 2) GTEST_SKIP() << "needs a CPU-type OpenCL device and a CPU-type Vulkan device that wrap host memory";
+  std::string model = chain_model();
+  for (bool zero_copy : {true, false}) {
+    hxrt::host::SessionConfig session_config;
+    session_config.placer = std::make_shared<RoundRobinPlacer>(ids);
+    session_config.executor.zero_copy = zero_copy;
+    session_config.executor.runs_in_flight = 2;
+    hxrt::host::Session session(env, model.data(), model.size(), session_config);
+    std::set<std::string> used;
+    for (const auto& p : session.placements()) used.insert(p.device_id);
+    ASSERT_EQ(used.size(), 2u) << "the test needs both devices in use";
+    const size_t n = 64 * 64;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t)
+      threads.emplace_back([&, t] {
+        for (int r = 0; r < 4; ++r) {
+          auto a = random_values(n, 300 + 10 * t + r), c = random_values(n, 400 + 10 * t + r);
+          std::vector<float> y(n, -1.0f);
+          session.run(std::vector<const void*>{a.data(), c.data()}, std::vector<void*>{y.data()});
+          auto ref = chain_reference(a, c);
+          for (size_t i = 0; i < n; ++i)
+            if (std::fabs(y[i] - ref[i]) > 1e-5) ++failures;
+        }
+      });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0) << "zero_copy " << zero_copy;
+  }
+}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -25,7 +26,10 @@ struct Executor::Staging {
 };
 
 struct Executor::Context {
-  std::vector<StreamPtr> streams;  // [device * kRoles + role]: compute, upload and download stream per used device
+  // Host memory behind the arenas of CPU-type devices that wrap it; declared
+  // before the arenas, so freed after the wrappings.
+  std::vector<std::unique_ptr<void, void (*)(void*)>> host_arenas;
+  std::vector<StreamPtr> streams;  // [device * kRoles + role]: compute, copy-in and copy-out stream per used device
   std::vector<BufferPtr> arenas;   // one per used device
   std::vector<uint8_t*> arena_host;  // the arena's host address on host-addressable devices, else nullptr
   // Arenas registered with the device that copies into or out of them in one
@@ -115,17 +119,13 @@ Executor::Executor(const Graph& graph, std::vector<DeviceRecord*> devices, const
   }
   actions_ = std::move(actions);
   // How each crossing value travels: one hop where either side's arena is host memory.
-  auto host_arena = [&](int d) {
-    return options_.zero_copy && devices_[d]->host_addressable &&
-           devices_[d]->plugin->api().buffer_get_host_pointer != nullptr;
-  };
   for (const auto& [value, from] : staged_values_) {
     Crossing& x = crossings_[value];
     x.from = from;
-    x.source_direct = host_arena(from);
+    x.source_direct = arena_in_host_memory(from);
     for (const Action& a : actions_) {
       if (a.kind != ActionKind::kFromStaging || a.value != value || x.source_direct) continue;
-      if (host_arena(a.to)) x.direct_to.insert(a.to);
+      if (arena_in_host_memory(a.to)) x.direct_to.insert(a.to);
       else x.needs_staging = true;
     }
   }
@@ -222,6 +222,21 @@ void Executor::plan_transfer(int value, int device, std::vector<Action>& actions
     }
   }
   actions.push_back({ActionKind::kFromStaging, value, from, device, -1, -1});
+}
+
+// An arena the host can address: a host-addressable device's own, or host
+// memory that a CPU-type device (PoCL, lavapipe) wraps (R4.6). Crossings into
+// or out of such an arena take one hop.
+bool Executor::arena_in_host_memory(int device) const {
+  const DeviceRecord& d = *devices_[device];
+  if (!options_.zero_copy) return false;
+  if (d.host_addressable) return d.plugin->api().buffer_get_host_pointer != nullptr;
+  return wraps_arena(device);
+}
+
+bool Executor::wraps_arena(int device) const {
+  const DeviceRecord& d = *devices_[device];
+  return options_.zero_copy && !d.host_addressable && works_in_host_memory(d) && d.can_wrap_host_memory;
 }
 
 // Which device's thread enqueues each action (the device whose stream runs
@@ -373,7 +388,19 @@ std::unique_ptr<Executor::Context> Executor::make_context() {
   for (size_t d = 0; d < devices_.size(); ++d) {
     if (!device_used_[d]) continue;
     c->streams[d * kRoles + kCompute] = create_stream(*devices_[d]);
-    if (arena_bytes_[d] > 0) {
+    if (arena_bytes_[d] > 0 && wraps_arena(static_cast<int>(d))) {
+      // Host memory the device wraps: its executables use it in place, and
+      // values crossing plugins are copied straight into or out of it.
+      uint64_t align = std::max<uint64_t>(4096, devices_[d]->wrap_host_memory_alignment);
+      uint64_t size = (arena_bytes_[d] + align - 1) / align * align;
+      void* block = std::aligned_alloc(static_cast<size_t>(align), static_cast<size_t>(size));
+      if (block == nullptr)
+        throw Error(HXRT_STATUS_RESOURCE_EXHAUSTED, devices_[d]->id + ": cannot allocate a " + std::to_string(size) +
+                                                        "-byte host arena");
+      c->host_arenas.emplace_back(block, &std::free);
+      c->arenas[d] = wrap_host_memory(*devices_[d], block, size, /*read_only=*/false);
+      c->arena_host[d] = static_cast<uint8_t*>(block);
+    } else if (arena_bytes_[d] > 0) {
       c->arenas[d] = allocate_buffer(*devices_[d], arena_bytes_[d]);
       if (devices_[d]->host_addressable && devices_[d]->plugin->api().buffer_get_host_pointer != nullptr) {
         c->arena_host[d] = static_cast<uint8_t*>(host_pointer(*devices_[d], c->arenas[d].get()));

@@ -133,6 +133,8 @@ class Executor {
   int stream_of(const Action& action) const;  // the device whose stream runs the action
   StreamRole role_of(const Action& action) const;
   bool zero_copy_on(int device) const;
+  bool arena_in_host_memory(int device) const;
+  bool wraps_arena(int device) const;
   TraceRecord describe(const Action& action) const;
 
   const Graph& graph_;
