@@ -860,3 +860,61 @@ TEST(Session, CrossingsBetweenTwoCpuTypeDevicesMatchWithAndWithoutZeroCopy) {
     EXPECT_EQ(failures.load(), 0) << "zero_copy " << zero_copy;
   }
 }
+
+// The executor's memory plan is checked against each device's limit: a
+// session whose plan cannot fit fails with RESOURCE_EXHAUSTED naming the
+// device, and with a second device the work moves there instead.
+TEST(Session, MemoryLimitFailsClearlyOrMovesWorkElsewhere) {
+  // y = Relu(a @ b): ops the template plugin runs too, but 1000x slower than
+  // the CPU plugin, so without a limit the scheduler picks the CPU.
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  auto* g = m.mutable_graph();
+  g->set_name("matmul_relu");
+  const size_t rows = 64, inner = 256, cols = 64;
+  add_input(g, "a", {int64_t(rows), int64_t(inner)});
+  add_input(g, "b", {int64_t(inner), int64_t(cols)});
+  add_node(g, "MatMul", {"a", "b"}, {"ab"});
+  add_node(g, "Relu", {"ab"}, {"y"});
+  g->add_output()->set_name("y");
+  g->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  std::string model = m.SerializeAsString();
+  {
+    hxrt::host::EnvironmentConfig config;
+    config.plugin_paths = {plugin_dir() + "/libhxrt_cpu.so"};
+    config.only_plugin_paths = true;
+    config.log_level = HXRT_LOG_ERROR;
+    hxrt::host::Environment env(config);
+    hxrt::host::SessionConfig session_config;
+    session_config.memory_limits = {{"cpu:0", 64}};
+    try {
+      hxrt::host::Session session(env, model.data(), model.size(), session_config);
+      FAIL() << "a plan larger than the limit must fail the session";
+    } catch (const hxrt::host::Error& e) {
+      EXPECT_EQ(e.code(), HXRT_STATUS_RESOURCE_EXHAUSTED) << e.what();
+      EXPECT_NE(std::string(e.what()).find("cpu:0"), std::string::npos) << e.what();
+    }
+  }
+  hxrt::host::Environment& env = cpu_and_template();
+  hxrt::host::SessionConfig session_config;
+  session_config.perf_model = "none";
+  {
+    hxrt::host::Session unlimited(env, model.data(), model.size(), session_config);
+    bool on_cpu = false;
+    for (const auto& p : unlimited.placements()) on_cpu |= p.device_id == "cpu:0";
+    ASSERT_TRUE(on_cpu) << "without a limit the CPU should take some of the work";
+  }
+  session_config.memory_limits = {{"cpu:0", 64}};
+  hxrt::host::Session session(env, model.data(), model.size(), session_config);
+  for (const auto& p : session.placements()) EXPECT_EQ(p.device_id, "template:0") << p.node_name;
+  auto a = random_values(rows * inner, 5), b = random_values(inner * cols, 6);
+  std::vector<float> y(rows * cols);
+  session.run(std::vector<const void*>{a.data(), b.data()}, std::vector<void*>{y.data()});
+  for (size_t i = 0; i < rows; ++i)
+    for (size_t j = 0; j < cols; ++j) {
+      double dot = 0;
+      for (size_t k = 0; k < inner; ++k) dot += double(a[i * inner + k]) * b[k * cols + j];
+      ASSERT_NEAR(y[i * cols + j], std::max(0.0, dot), 1e-4) << i << "," << j;
+    }
+}

@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
   bool calibrate = false;
   app.add_flag("--calibrate", calibrate,
                "measure every node on each device (3 traced runs per device) into the performance model, then run");
+  std::vector<std::string> memory_limits;
+  app.add_option("--memory-limit", memory_limits, "DEVICE=BYTES: the most memory the session may use on a device (repeatable)");
   app.add_option("--perf-model", perf_model_path, "performance model file (default: $HXRT_PERF_MODEL or ~/.cache/hxrt/perf-model.json; none: off)");
   bool explain = false;
   app.add_flag("--explain", explain, "print the placement with every device's answer, the predicted makespan and transfers");
@@ -103,6 +105,19 @@ int main(int argc, char** argv) {
     options.perf_model_path = perf_model_path.empty() ? nullptr : perf_model_path.c_str();
     options.input_shapes = shape_ptrs.data();
     options.num_input_shapes = shape_ptrs.size();
+    std::vector<std::string> limit_devices;
+    std::vector<const char*> limit_device_ptrs;
+    std::vector<uint64_t> limit_bytes;
+    for (const auto& spec : memory_limits) {
+      auto eq = spec.find('=');
+      if (eq == std::string::npos) throw std::invalid_argument("--memory-limit expects DEVICE=BYTES: " + spec);
+      limit_devices.push_back(spec.substr(0, eq));
+      limit_bytes.push_back(std::stoull(spec.substr(eq + 1)));
+    }
+    for (const auto& d : limit_devices) limit_device_ptrs.push_back(d.c_str());
+    options.memory_limit_devices = limit_device_ptrs.data();
+    options.memory_limit_bytes = limit_bytes.data();
+    options.num_memory_limits = limit_bytes.size();
 
     // Backend-test inputs are offered as values too: those that set shapes
     // (a Reshape's shape fed as an input, say) become constants.

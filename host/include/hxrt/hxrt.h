@@ -188,6 +188,15 @@ typedef struct hxrt_session_options {
    * writes them). NULL: $HXRT_PERF_MODEL, else ~/.cache/hxrt/perf-model.json;
    * "none": use no measurements. */
   const char* perf_model_path;
+  /* Added after perf_model_path (callers with a smaller struct_size set no
+   * limits): the most bytes the session may use on a device, weights plus the
+   * planned activation memory of every request in flight. Placement keeps
+   * within them; a session whose memory plan still exceeds one fails with
+   * HXRT_STATUS_RESOURCE_EXHAUSTED naming the device. NULL/0: each device's
+   * memory. */
+  const char* const* memory_limit_devices;  /* device ids ("cuda:0") */
+  const uint64_t* memory_limit_bytes;       /* one per device id */
+  size_t num_memory_limits;
 } hxrt_session_options;
 
 typedef struct hxrt_session hxrt_session;

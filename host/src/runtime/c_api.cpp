@@ -127,6 +127,15 @@ hxrt::host::SessionConfig session_config(const hxrt_session_options* options) {
   if (options->struct_size >= offsetof(hxrt_session_options, perf_model_path) + sizeof(char*) &&
       options->perf_model_path != nullptr)
     config.perf_model = options->perf_model_path;
+  if (options->struct_size >= offsetof(hxrt_session_options, num_memory_limits) + sizeof(size_t) &&
+      options->num_memory_limits > 0) {
+    require(options->memory_limit_devices != nullptr && options->memory_limit_bytes != nullptr,
+            "memory_limit_devices and memory_limit_bytes must not be NULL when num_memory_limits > 0");
+    for (size_t i = 0; i < options->num_memory_limits; ++i) {
+      require(options->memory_limit_devices[i] != nullptr, "memory_limit_devices entries must not be NULL");
+      config.memory_limits[options->memory_limit_devices[i]] = options->memory_limit_bytes[i];
+    }
+  }
   if (options->struct_size >= offsetof(hxrt_session_options, placement) + sizeof(options->placement) &&
       options->placement == HXRT_PLACEMENT_PRIORITY)
     config.placer = std::make_shared<hxrt::host::PriorityPlacer>(!config.allowed_devices.empty());

@@ -29,9 +29,12 @@ double value_bytes(const Value& v) {
 sched::Instance make_instance(const Graph& graph, const std::vector<DeviceRecord*>& devices,
                               const SupportTable& table) {
   sched::Instance instance;
-  for (const DeviceRecord* d : devices)
-    instance.devices.push_back({d->id, d->plugin->name(), kind_name(d->kind),
-                                d->memory_bytes > 0 ? static_cast<double>(d->memory_bytes) : sched::kInf});
+  for (size_t i = 0; i < devices.size(); ++i) {
+    const DeviceRecord* d = devices[i];
+    double capacity = d->memory_bytes > 0 ? static_cast<double>(d->memory_bytes) : sched::kInf;
+    if (i < table.memory_capacity.size()) capacity = std::min(capacity, table.memory_capacity[i]);
+    instance.devices.push_back({d->id, d->plugin->name(), kind_name(d->kind), capacity});
+  }
   std::vector<int> producer(graph.values.size(), -1);
   for (size_t n = 0; n < graph.nodes.size(); ++n)
     for (int v : graph.nodes[n].outputs)

@@ -18,6 +18,10 @@ struct SupportTable {
   // plugin's answer, refined by measurements where the performance model has
   // them. Empty: each device's own answer.
   std::vector<hxrt_transfer_costs> transfer_costs;
+  // Per device: the bytes placement may plan for weights and activations.
+  // Empty: each device's memory_bytes. A session lowers an entry when the
+  // executor's memory plan needs more than the scheduler's model predicted.
+  std::vector<double> memory_capacity;
 };
 
 struct Placement {

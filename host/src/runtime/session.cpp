@@ -32,24 +32,84 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
   support_ = query_support_table(graph_, devices_);
   std::string perf_model = config.perf_model.empty() ? default_perf_model_path() : config.perf_model;
   if (perf_model != "none") apply_measured_costs(perf_model);
-  const SupportTable& table = support_;
   std::shared_ptr<Placer> placer = config.placer ? config.placer : std::make_shared<CostPlacer>();
-  Placement placement = placer->place(graph_, devices_, table);
-  apply_duplicates(placement);
-  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
-    int d = placement.device_of_node[n];
-    placements_.push_back({graph_.nodes[n].name, graph_.nodes[n].op_type, devices_[d]->id,
-                           table.support[n][d].estimated_ns});
-  }
-  std::vector<double> estimates;
-  for (const auto& p : placements_) estimates.push_back(p.estimated_ns);
   ExecutorOptions options = config.executor;
   if (options.transfer_costs.empty()) options.transfer_costs = support_.transfer_costs;
   // Throughput: several requests in flight, so one request's copies and ops
   // overlap another's on other devices and streams.
   if (config.objective == Objective::kThroughput) options.runs_in_flight = std::max(options.runs_in_flight, 4);
-  executor_ = std::make_unique<Executor>(graph_, devices_, placement, std::move(estimates), environment_.logger(),
-                                         options);
+  const int run_contexts = std::max(1, options.runs_in_flight);
+  // What placement may plan per device: its memory, or the session's limit there.
+  std::vector<double> capacity;
+  for (const DeviceRecord* d : devices_) {
+    double bytes = d->memory_bytes > 0 ? static_cast<double>(d->memory_bytes) : sched::kInf;
+    if (auto it = config.memory_limits.find(d->id); it != config.memory_limits.end())
+      bytes = std::min(bytes, static_cast<double>(it->second));
+    capacity.push_back(bytes);
+  }
+  // The scheduler's memory model is an estimate and the executor's plan is
+  // exact (alignment, copy-stream lifetimes, one arena per run context). Where
+  // the plan needs more than a device allows, place again with that device's
+  // capacity lowered by the excess; after three plans, fail clearly.
+  const Graph unplaced_graph = graph_;
+  const SupportTable unplaced_support = support_;
+  for (int attempt = 0;; ++attempt) {
+    support_.memory_capacity = capacity;
+    Placement placement = placer->place(graph_, devices_, support_);
+    apply_duplicates(placement);
+    placements_.clear();
+    for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+      int d = placement.device_of_node[n];
+      placements_.push_back({graph_.nodes[n].name, graph_.nodes[n].op_type, devices_[d]->id,
+                             support_.support[n][d].estimated_ns});
+    }
+    std::vector<double> estimates;
+    for (const auto& p : placements_) estimates.push_back(p.estimated_ns);
+    executor_ = std::make_unique<Executor>(graph_, devices_, placement, std::move(estimates), environment_.logger(),
+                                           options);
+    auto [device, excess] = memory_overshoot(config, run_contexts);
+    if (device < 0) break;
+    if (attempt == 2)
+      throw Error(HXRT_STATUS_RESOURCE_EXHAUSTED,
+                  fmt::format("{}: the memory plan needs {:.0f} bytes more than the session may use there (its "
+                              "limit, counting weights plus one activation arena per run context, {} context(s)); "
+                              "allow more devices, run fewer requests in flight or raise the limit",
+                              devices_[device]->id, excess, run_contexts));
+    environment_.logger().info(fmt::format("{}: memory plan {:.0f} bytes over its limit; placing again",
+                                           devices_[device]->id, excess));
+    executor_.reset();
+    graph_ = unplaced_graph;
+    support_ = unplaced_support;
+    capacity[device] = std::max(0.0, capacity[device] - excess);
+  }
+}
+
+std::pair<int, double> Session::memory_overshoot(const SessionConfig& config, int run_contexts) const {
+  std::map<std::string, int> index;
+  for (size_t d = 0; d < devices_.size(); ++d) index[devices_[d]->id] = static_cast<int>(d);
+  std::vector<double> used(devices_.size(), 0.0);
+  for (const DeviceMemoryStats& stats : executor_->memory_stats())
+    used[index.at(stats.device_id)] += static_cast<double>(stats.planned_bytes) * run_contexts;
+  // Weights live in each device's executables once per session.
+  std::set<std::pair<int, int>> weights;  // (value, device)
+  for (size_t n = 0; n < graph_.nodes.size(); ++n) {
+    int d = index.at(placements_[n].device_id);
+    for (int v : graph_.nodes[n].inputs)
+      if (v >= 0 && graph_.values[v].constant && weights.insert({v, d}).second)
+        used[d] += static_cast<double>(graph_.values[v].constant->bytes.size());
+  }
+  int worst = -1;
+  double worst_excess = 0;
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    double limit = devices_[d]->memory_bytes > 0 ? static_cast<double>(devices_[d]->memory_bytes) : sched::kInf;
+    if (auto it = config.memory_limits.find(devices_[d]->id); it != config.memory_limits.end())
+      limit = std::min(limit, static_cast<double>(it->second));
+    if (used[d] - limit > worst_excess) {
+      worst = static_cast<int>(d);
+      worst_excess = used[d] - limit;
+    }
+  }
+  return {worst, worst_excess};
 }
 
 Session::~Session() = default;

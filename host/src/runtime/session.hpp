@@ -28,6 +28,10 @@ struct SessionConfig {
   std::map<std::string, HostTensor> input_values;
   std::shared_ptr<Placer> placer;             // default: CostPlacer (hxrt's scheduler)
   ExecutorOptions executor;                   // throughput objective raises runs_in_flight to at least 4
+  // Device id -> the most bytes this session may use there (weights plus the
+  // planned activation arenas of every run context); default: the device's memory.
+  // Placement keeps within it, and a plan that still exceeds it fails the session.
+  std::map<std::string, uint64_t> memory_limits;
   // Measured op costs that override the plugins' estimates (see perf_model_path()).
   // "" = the default path; "none" = use no measurements.
   std::string perf_model;
@@ -78,6 +82,9 @@ class Session {
   void apply_measured_costs(const std::string& path);
   void apply_duplicates(Placement& placement);
   void apply_measured_transfers(const sched::PerfModel& model);
+  // Device index and its bytes over the limit where the executor's plan needs
+  // more than the session may use (weights + arenas x run contexts); -1 if none.
+  std::pair<int, double> memory_overshoot(const SessionConfig& config, int run_contexts) const;
 
   Environment& environment_;
   std::vector<DeviceRecord*> devices_;
