@@ -336,4 +336,82 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float lo, float hi) {
                                        << ": got " << got[first] << ", want " << want[first];
 }
 
+// ---- Raw ABI calls shared by the plugin tests
+
+hxrt_buffer* allocate(hxrt_device* device, uint64_t size, hxrt_memory_kind kind) {
+  hxrt_buffer_allocate_args b{};
+  b.struct_size = sizeof(b);
+  b.device = device;
+  b.size_bytes = size;
+  b.memory_kind = kind;
+  Status s = take(api().buffer_allocate(&b));
+  EXPECT_EQ(s.code, HXRT_STATUS_OK) << s.message;
+  return b.buffer;
+}
+
+hxrt_stream* make_stream(hxrt_device* device) {
+  hxrt_stream_create_args a{};
+  a.struct_size = sizeof(a);
+  a.device = device;
+  EXPECT_EQ(take(api().stream_create(&a)).code, HXRT_STATUS_OK);
+  return a.stream;
+}
+
+hxrt_event* make_event(hxrt_device* device) {
+  hxrt_event_create_args a{};
+  a.struct_size = sizeof(a);
+  a.device = device;
+  EXPECT_EQ(take(api().event_create(&a)).code, HXRT_STATUS_OK);
+  return a.event;
+}
+
+Status to_device(hxrt_stream* s, const void* src, hxrt_buffer* dst, uint64_t offset, uint64_t n) {
+  hxrt_copy_to_device_args a{};
+  a.struct_size = sizeof(a);
+  a.stream = s;
+  a.src = src;
+  a.dst = dst;
+  a.dst_offset = offset;
+  a.size_bytes = n;
+  return take(api().copy_to_device(&a));
+}
+
+Status to_host(hxrt_stream* s, hxrt_buffer* src, uint64_t offset, void* dst, uint64_t n) {
+  hxrt_copy_to_host_args a{};
+  a.struct_size = sizeof(a);
+  a.stream = s;
+  a.src = src;
+  a.src_offset = offset;
+  a.dst = dst;
+  a.size_bytes = n;
+  return take(api().copy_to_host(&a));
+}
+
+Status on_device(hxrt_stream* s, hxrt_buffer* src, uint64_t so, hxrt_buffer* dst, uint64_t doff, uint64_t n) {
+  hxrt_copy_on_device_args a{};
+  a.struct_size = sizeof(a);
+  a.stream = s;
+  a.src = src;
+  a.src_offset = so;
+  a.dst = dst;
+  a.dst_offset = doff;
+  a.size_bytes = n;
+  return take(api().copy_on_device(&a));
+}
+
+void expect_no_validation_errors(const Context& ctx) {
+  size_t errors = 0;
+  bool summary = false;
+  for (auto& [level, text] : ctx.logs()) {
+    if (text.rfind("vulkan validation:", 0) != 0) continue;
+    if (level == HXRT_LOG_ERROR) {
+      ++errors;
+      ADD_FAILURE() << text;
+    }
+    summary |= text.find("error(s) in this context") != std::string::npos;
+  }
+  EXPECT_TRUE(summary) << "the debug-utils messenger was not installed";
+  EXPECT_EQ(errors, 0u);
+}
+
 }  // namespace vktest

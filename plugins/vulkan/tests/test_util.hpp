@@ -137,4 +137,17 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float lo = -1.0f, floa
 ::testing::AssertionResult all_close(const std::vector<float>& got, const std::vector<double>& want, double rtol = 1e-4,
                                      double atol = 1e-5);
 
+// Raw ABI calls for the plugin tests; failures are test failures (EXPECT).
+hxrt_buffer* allocate(hxrt_device* device, uint64_t size, hxrt_memory_kind kind = HXRT_MEMORY_DEVICE);
+hxrt_stream* make_stream(hxrt_device* device);
+hxrt_event* make_event(hxrt_device* device);
+Status to_device(hxrt_stream* s, const void* src, hxrt_buffer* dst, uint64_t offset, uint64_t n);
+Status to_host(hxrt_stream* s, hxrt_buffer* src, uint64_t offset, void* dst, uint64_t n);
+Status on_device(hxrt_stream* s, hxrt_buffer* src, uint64_t src_offset, hxrt_buffer* dst, uint64_t dst_offset,
+                 uint64_t n);
+
+// After ctx.destroy() under the validation layer: the messenger reported its
+// summary and no validation message was an error.
+void expect_no_validation_errors(const Context& ctx);
+
 }  // namespace vktest

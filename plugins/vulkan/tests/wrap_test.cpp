@@ -70,59 +70,6 @@ hxrt_buffer* must_wrap(hxrt_device* device, void* host, uint64_t size, bool read
   return w.buffer;
 }
 
-hxrt_buffer* allocate(hxrt_device* device, uint64_t size) {
-  hxrt_buffer_allocate_args b{};
-  b.struct_size = sizeof(b);
-  b.device = device;
-  b.size_bytes = size;
-  b.memory_kind = HXRT_MEMORY_DEVICE;
-  EXPECT_EQ(take(api().buffer_allocate(&b)).code, HXRT_STATUS_OK);
-  return b.buffer;
-}
-
-hxrt_stream* make_stream(hxrt_device* device) {
-  hxrt_stream_create_args a{};
-  a.struct_size = sizeof(a);
-  a.device = device;
-  EXPECT_EQ(take(api().stream_create(&a)).code, HXRT_STATUS_OK);
-  return a.stream;
-}
-
-Status to_device(hxrt_stream* s, const void* src, hxrt_buffer* dst, uint64_t offset, uint64_t n) {
-  hxrt_copy_to_device_args a{};
-  a.struct_size = sizeof(a);
-  a.stream = s;
-  a.src = src;
-  a.dst = dst;
-  a.dst_offset = offset;
-  a.size_bytes = n;
-  return take(api().copy_to_device(&a));
-}
-
-Status to_host(hxrt_stream* s, hxrt_buffer* src, uint64_t offset, void* dst, uint64_t n) {
-  hxrt_copy_to_host_args a{};
-  a.struct_size = sizeof(a);
-  a.stream = s;
-  a.src = src;
-  a.src_offset = offset;
-  a.dst = dst;
-  a.size_bytes = n;
-  return take(api().copy_to_host(&a));
-}
-
-Status on_device(hxrt_stream* s, hxrt_buffer* src, uint64_t src_offset, hxrt_buffer* dst, uint64_t dst_offset,
-                 uint64_t n) {
-  hxrt_copy_on_device_args a{};
-  a.struct_size = sizeof(a);
-  a.stream = s;
-  a.src = src;
-  a.src_offset = src_offset;
-  a.dst = dst;
-  a.dst_offset = dst_offset;
-  a.size_bytes = n;
-  return take(api().copy_on_device(&a));
-}
-
 Status synchronize(hxrt_stream* s) { return take(api().stream_synchronize(s)); }
 
 Status execute(hxrt_executable* exe, hxrt_stream* s, std::vector<hxrt_buffer*> inputs,
@@ -455,16 +402,5 @@ TEST(VulkanWrapHostMemory, ValidationLayerReportsNoErrors) {
   api().executable_destroy(exe);
   api().stream_destroy(s);
   ctx.destroy();
-  size_t errors = 0;
-  bool summary = false;
-  for (auto& [level, text] : ctx.logs()) {
-    if (text.rfind("vulkan validation:", 0) != 0) continue;
-    if (level == HXRT_LOG_ERROR) {
-      ++errors;
-      ADD_FAILURE() << text;
-    }
-    summary |= text.find("error(s) in this context") != std::string::npos;
-  }
-  EXPECT_TRUE(summary) << "the debug-utils messenger was not installed";
-  EXPECT_EQ(errors, 0u);
+  expect_no_validation_errors(ctx);
 }
