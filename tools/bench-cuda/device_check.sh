@@ -12,6 +12,11 @@ bundle=${BUNDLE:-.devbundle}
 out=${OUT:-/tmp/hxrt-cuda-check}
 mkdir -p "$out"
 [ -f "$bundle/big-libs.tar.xz" ] && tar xJf "$bundle/big-libs.tar.xz" -C "$bundle/lib"
+# The Vulkan loader and glvnd (make_bundle.sh carries Debian's packages).
+if ls "$bundle"/gl/*.deb >/dev/null 2>&1 && ! ldconfig -p | grep -q libvulkan.so.1; then
+  for f in "$bundle"/gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
 source "$bundle/env.sh"
 # cuDNN / cuBLAS: the toolkit's if the loader finds them, else PyTorch's wheels.
 if ldd "$bundle/plugins/libhxrt_cuda.so" | grep -q 'not found'; then

@@ -15,11 +15,14 @@ for b in hxrt-run hxrt-info hxrt-bench-cuda hxrt-executor-bench cuda_plugin_test
 done
 ../shared/tools/device-bundle "$bundle" "$build/lib/hxrt/plugins" "${bins[@]}"
 # The Vulkan plugin opens the loader at run time, so the bundler does not see
-# it; NVIDIA's Vulkan driver (libGLX_nvidia) needs glvnd's libraries beside it.
-for lib in libvulkan.so.1 libGLX.so.0 libGLdispatch.so.0; do
-  path=$(ldconfig -p | awk -v lib="$lib" '$1 == lib && /x86-64/ {print $NF; exit}')
-  [ -n "$path" ] && cp -L "$path" "$bundle/lib/"
-done
+# it, and NVIDIA's Vulkan driver (libGLX_nvidia) needs glvnd installed: carry
+# Debian's packages; device_check.sh unpacks them into / on the GPU machine
+# (copying the libraries into lib/ was not enough for the NVIDIA ICD).
+mkdir -p "$bundle/gl" /tmp/hxrt-apt-lists/partial
+apt_opts=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/hxrt-apt-lists)
+apt-get "${apt_opts[@]}" update >/dev/null 2>&1 || true
+(cd "$bundle/gl" && apt-get "${apt_opts[@]}" download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 \
+  >/dev/null 2>&1) || echo "make_bundle: could not download the Vulkan loader packages; Vulkan will be missing" >&2
 mkdir -p "$bundle/plugins" "$bundle/data"
 mv "$bundle"/lib/libhxrt_*.so "$bundle/plugins/"
 find "$bundle" -type f \( -name '*.so*' -o -perm -u+x \) -exec strip --strip-debug {} + 2>/dev/null || true
