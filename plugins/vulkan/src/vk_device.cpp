@@ -589,6 +589,11 @@ VkResult Device::submit(const VkSubmitInfo& info) {
   return f_.vkQueueSubmit(queue_, 1, &info, VK_NULL_HANDLE);
 }
 
+void Device::wait_idle() {
+  std::lock_guard lock(queue_mutex_);
+  f_.vkQueueWaitIdle(queue_);  // a lost device is reported by the next submit; teardown goes on
+}
+
 void Device::run_now(const std::function<void(VkCommandBuffer)>& record) {
   std::lock_guard lock(once_mutex_);
   VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};

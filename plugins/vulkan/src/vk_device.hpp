@@ -168,6 +168,10 @@ class Device {
 
   // Submits under the queue lock (vkQueueSubmit needs external synchronisation).
   VkResult submit(const VkSubmitInfo& info);
+  // Waits until the queue has finished all submitted work, its driver-side
+  // bookkeeping included (lavapipe's queue thread still touches a submission's
+  // command buffers after signalling its semaphore).
+  void wait_idle();
   // Records with `record`, submits and waits: for compile-time uploads and measurements.
   void run_now(const std::function<void(VkCommandBuffer)>& record);
 

@@ -28,6 +28,9 @@ StreamCore::StreamCore(Device& device) : device_(device), f_(device.fn()) {
 
 StreamCore::~StreamCore() {
   shutdown();
+  // The semaphore has signalled, but the driver may still be retiring the
+  // last batch: wait for the queue before freeing its command buffers.
+  device_.wait_idle();
   if (!free_cbs_.empty())
     f_.vkFreeCommandBuffers(device_.handle(), pool_, static_cast<uint32_t>(free_cbs_.size()), free_cbs_.data());
   f_.vkDestroyCommandPool(device_.handle(), pool_, nullptr);
