@@ -48,11 +48,12 @@ std::string run_and_compare(const fs::path& model, std::vector<HostTensor> input
     hxrt::host::Graph graph = hxrt::host::import_onnx_file(model.string());
     if (graph.inputs.size() != inputs.size())
       return "model has " + std::to_string(graph.inputs.size()) + " inputs, test data " + std::to_string(inputs.size());
+    // All names first: a tensor keeps names[i].c_str(), which growing the vector would move.
     std::vector<std::string> names;
+    for (size_t i = 0; i < inputs.size(); ++i) names.push_back(graph.values[graph.inputs[i]].name);
     std::vector<hxrt_tensor> values(inputs.size());
     std::vector<const hxrt_tensor*> value_ptrs;
     for (size_t i = 0; i < inputs.size(); ++i) {
-      names.push_back(graph.values[graph.inputs[i]].name);
       values[i] = {sizeof(hxrt_tensor), names[i].c_str(), inputs[i].dtype, inputs[i].shape.size(), inputs[i].shape.data(),
                    inputs[i].bytes.data(), inputs[i].bytes.size()};
       value_ptrs.push_back(&values[i]);
