@@ -39,14 +39,16 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
   // overlap another's on other devices and streams.
   if (config.objective == Objective::kThroughput) options.runs_in_flight = std::max(options.runs_in_flight, 4);
   const int run_contexts = std::max(1, options.runs_in_flight);
-  // What placement may plan per device: its memory, or the session's limit there.
-  std::vector<double> capacity;
+  // What the session may use per device: its memory, or the session's limit
+  // there. Placement plans within `capacity`, lowered where plans overshoot.
+  std::vector<double> limits;
   for (const DeviceRecord* d : devices_) {
     double bytes = d->memory_bytes > 0 ? static_cast<double>(d->memory_bytes) : sched::kInf;
     if (auto it = config.memory_limits.find(d->id); it != config.memory_limits.end())
       bytes = std::min(bytes, static_cast<double>(it->second));
-    capacity.push_back(bytes);
+    limits.push_back(bytes);
   }
+  std::vector<double> capacity = limits;
   // The scheduler's memory model is an estimate and the executor's plan is
   // exact (alignment, copy-stream lifetimes, one arena per run context). Where
   // the plan needs more than a device allows, place again with that device's
@@ -67,7 +69,7 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
     for (const auto& p : placements_) estimates.push_back(p.estimated_ns);
     executor_ = std::make_unique<Executor>(graph_, devices_, placement, std::move(estimates), environment_.logger(),
                                            options);
-    auto [device, excess] = memory_overshoot(config, run_contexts);
+    auto [device, excess] = memory_overshoot(limits, run_contexts);
     if (device < 0) break;
     if (attempt == 2)
       throw Error(HXRT_STATUS_RESOURCE_EXHAUSTED,
@@ -84,7 +86,7 @@ Session::Session(Environment& environment, const void* model_bytes, size_t model
   }
 }
 
-std::pair<int, double> Session::memory_overshoot(const SessionConfig& config, int run_contexts) const {
+std::pair<int, double> Session::memory_overshoot(const std::vector<double>& limits, int run_contexts) const {
   std::map<std::string, int> index;
   for (size_t d = 0; d < devices_.size(); ++d) index[devices_[d]->id] = static_cast<int>(d);
   std::vector<double> used(devices_.size(), 0.0);
@@ -101,12 +103,9 @@ std::pair<int, double> Session::memory_overshoot(const SessionConfig& config, in
   int worst = -1;
   double worst_excess = 0;
   for (size_t d = 0; d < devices_.size(); ++d) {
-    double limit = devices_[d]->memory_bytes > 0 ? static_cast<double>(devices_[d]->memory_bytes) : sched::kInf;
-    if (auto it = config.memory_limits.find(devices_[d]->id); it != config.memory_limits.end())
-      limit = std::min(limit, static_cast<double>(it->second));
-    if (used[d] - limit > worst_excess) {
+    if (used[d] - limits[d] > worst_excess) {
       worst = static_cast<int>(d);
-      worst_excess = used[d] - limit;
+      worst_excess = used[d] - limits[d];
     }
   }
   return {worst, worst_excess};

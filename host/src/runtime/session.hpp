@@ -84,7 +84,7 @@ class Session {
   void apply_measured_transfers(const sched::PerfModel& model);
   // Device index and its bytes over the limit where the executor's plan needs
   // more than the session may use (weights + arenas x run contexts); -1 if none.
-  std::pair<int, double> memory_overshoot(const SessionConfig& config, int run_contexts) const;
+  std::pair<int, double> memory_overshoot(const std::vector<double>& limits, int run_contexts) const;
 
   Environment& environment_;
   std::vector<DeviceRecord*> devices_;
