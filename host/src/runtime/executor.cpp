@@ -201,15 +201,15 @@ bool Executor::wraps_arena(int device) const {
 void Executor::plan_lanes() {
   lanes_.assign(devices_.size(), {});
   enqueue_after_.assign(actions_.size(), -1);
-  std::map<int, int> execute_of;  // step -> its action
+  execute_action_.assign(steps_.size(), -1);
   std::map<int, int> staging_of;  // value -> its kToStaging action
   bool host_waits = false;
   for (size_t i = 0; i < actions_.size(); ++i) {
     const Action& a = actions_[i];
     lanes_[stream_of(a)].push_back(i);
-    auto producer = [&] { return execute_of.at(producer_step_.at({a.value, a.from})); };
+    auto producer = [&] { return execute_action_[producer_step_.at({a.value, a.from})]; };
     switch (a.kind) {
-      case ActionKind::kExecute: execute_of[a.step] = static_cast<int>(i); break;
+      case ActionKind::kExecute: execute_action_[a.step] = static_cast<int>(i); break;
       case ActionKind::kToStaging: staging_of[a.value] = static_cast<int>(i); break;
       case ActionKind::kPeerCopy: enqueue_after_[i] = producer(); break;
       case ActionKind::kFromStaging:

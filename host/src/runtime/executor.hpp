@@ -157,6 +157,7 @@ class Executor {
   // Per action: an action of another device that must be enqueued before it
   // (it records the event this one waits for), or -1.
   std::vector<int> enqueue_after_;
+  std::vector<int> execute_action_;  // per step: the action that executes it
   bool dispatch_lanes_ = false;  // some action waits on the host mid-run, and several devices have actions
   std::map<Key, std::pair<int, uint64_t>> planned_;  // (value, device) -> (device, offset in its arena)
   std::vector<uint64_t> arena_bytes_;            // per device

@@ -117,19 +117,17 @@ void Executor::run_traced(Context& c, RunState& run, const std::vector<const voi
   std::vector<std::vector<size_t>> deps(actions_.size());
   {
     std::map<Key, size_t> arrival_of;  // (value, device) -> the copy-in action that delivers it
-    std::map<int, size_t> execute_of;  // step -> action
     for (size_t i = 0; i < actions_.size(); ++i) {
       const Action& a = actions_[i];
       // An upload skipped for zero-copy delays nothing: its record is not a dependency.
       bool skipped_upload = a.kind == ActionKind::kUpload && run.bound.count({a.value, a.to}) > 0;
       if (role_of(a) == kCopyIn && !skipped_upload) arrival_of[{a.value, a.to}] = i;
       if (a.kind == ActionKind::kExecute) {
-        execute_of[a.step] = i;
         for (const Key& k : steps_[a.step].inputs)
           if (auto it = arrival_of.find(k); it != arrival_of.end()) deps[i].push_back(it->second);
       }
       if ((a.kind == ActionKind::kDownloadOutput || a.kind == ActionKind::kToStaging) && role_of(a) != kCompute)
-        deps[i].push_back(execute_of.at(producer_step_.at({a.value, a.from})));
+        deps[i].push_back(static_cast<size_t>(execute_action_[producer_step_.at({a.value, a.from})]));
       if (enqueue_after_[i] >= 0) deps[i].push_back(static_cast<size_t>(enqueue_after_[i]));
     }
   }
