@@ -273,27 +273,27 @@ int main(int argc, char** argv) {
         if (y[0] != 0.5f || y.back() != 0.5f) throw std::runtime_error("cross: wrong result");
         return median(t);
       };
+      // Each chunk size against one copy of the same variant; the first size is traced.
+      auto sweep_chunks = [&](bool zero_copy, double one_copy_ms, RunTrace* first_trace, double& first_ms) {
+        nlohmann::json sweep = nlohmann::json::array();
+        for (size_t i = 0; i < chunk_mib.size(); ++i) {
+          double ms = time_with(static_cast<uint64_t>(chunk_mib[i]) << 20, zero_copy, i == 0 ? first_trace : nullptr);
+          if (i == 0) first_ms = ms;
+          sweep.push_back({{"chunk_mib", chunk_mib[i]}, {"ms", ms}, {"speedup", one_copy_ms / ms}});
+          std::cout << "  " << (zero_copy ? "zero-copy on, " : "") << "chunked " << chunk_mib[i] << " MiB: " << ms
+                    << " ms (" << one_copy_ms / ms << "x one copy" << (zero_copy ? " with zero-copy on)" : ")")
+                    << std::endl;
+        }
+        return sweep;
+      };
       RunTrace blocking_trace, chunked_trace, hop_trace;
       double blocking = time_with(bytes, false, &blocking_trace);
-      nlohmann::json sweep = nlohmann::json::array();
-      double chunked = 0;
-      for (size_t i = 0; i < chunk_mib.size(); ++i) {
-        double ms = time_with(static_cast<uint64_t>(chunk_mib[i]) << 20, false, i == 0 ? &chunked_trace : nullptr);
-        if (i == 0) chunked = ms;
-        sweep.push_back({{"chunk_mib", chunk_mib[i]}, {"ms", ms}, {"speedup", blocking / ms}});
-        std::cout << "  chunked " << chunk_mib[i] << " MiB: " << ms << " ms (" << blocking / ms << "x one copy)" << std::endl;
-      }
+      double chunked = 0, one_hop = 0;
+      nlohmann::json sweep = sweep_chunks(false, blocking, &chunked_trace, chunked);
       // With zero-copy on: one hop into a host-memory arena where the destination has one; otherwise still
       // staged, but the staging is registered with the destination (R4.6), once whole and once chunked.
       double one_copy_registered = time_with(bytes, true, nullptr);
-      double one_hop = time_with(static_cast<uint64_t>(chunk_mib.front()) << 20, true, &hop_trace);
-      nlohmann::json sweep_on = nlohmann::json::array();
-      for (size_t i = 0; i < chunk_mib.size(); ++i) {
-        double ms = i == 0 ? one_hop : time_with(static_cast<uint64_t>(chunk_mib[i]) << 20, true, nullptr);
-        sweep_on.push_back({{"chunk_mib", chunk_mib[i]}, {"ms", ms}, {"speedup", one_copy_registered / ms}});
-        std::cout << "  zero-copy on, chunked " << chunk_mib[i] << " MiB: " << ms << " ms ("
-                  << one_copy_registered / ms << "x one copy with zero-copy on)" << std::endl;
-      }
+      nlohmann::json sweep_on = sweep_chunks(true, one_copy_registered, &hop_trace, one_hop);
       const DeviceRecord& destination = *env.devices()[1];
       auto crossing_ms = [](const RunTrace& t) {  // staging hops and host waits, union not needed: for the record
         double us = 0;
