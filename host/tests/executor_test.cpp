@@ -19,6 +19,32 @@
 
 using namespace hxrt_test;
 
+namespace {
+
+// Runs chain_model's session from two threads, `runs` requests each, with
+// inputs seeded from `seed`; returns how many outputs differ from the reference.
+int chain_mismatches_from_two_threads(hxrt::host::Session& session, int runs, unsigned seed) {
+  const size_t n = 64 * 64;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < 2; ++t)
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < runs; ++r) {
+        unsigned s = seed + 100 * t + static_cast<unsigned>(r);
+        auto a = random_values(n, s), c = random_values(n, s + 50);
+        std::vector<float> y(n, -1.0f);
+        session.run(std::vector<const void*>{a.data(), c.data()}, std::vector<void*>{y.data()});
+        auto ref = chain_reference(a, c);
+        for (size_t i = 0; i < n; ++i)
+          if (std::fabs(y[i] - ref[i]) > 1e-5) ++failures;
+      }
+    });
+  for (auto& th : threads) th.join();
+  return failures.load();
+}
+
+}  // namespace
+
 TEST(Executor, ValuesCrossPluginsCorrectly) {
   hxrt::host::Environment env(only_plugins({plugin_dir() + "/libhxrt_cpu.so", std::string(HXRT_TEST_SAMPLE_PLUGIN_DIR) + "/libhxrt_template.so"}));
   ASSERT_EQ(env.devices().size(), 2u);
@@ -306,22 +332,9 @@ TEST(Executor, PeerCopiesAndCrossingsOnCopyStreamsAcrossThreeDevices) {
   for (const auto& p : session.placements()) used.insert(p.device_id);
   ASSERT_EQ(used.size(), 3u) << "the test needs all three devices in use";
 
+  EXPECT_EQ(chain_mismatches_from_two_threads(session, 8, 100), 0);
+
   const size_t n = 64 * 64;
-  std::atomic<int> failures{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 2; ++t)
-    threads.emplace_back([&, t] {
-      for (int r = 0; r < 8; ++r) {
-        auto a = random_values(n, 100 * t + r), c = random_values(n, 100 * t + r + 50);
-        std::vector<float> y(n, -1.0f);
-        session.run(std::vector<const void*>{a.data(), c.data()}, std::vector<void*>{y.data()});
-        auto ref = chain_reference(a, c);
-        for (size_t i = 0; i < n; ++i)
-          if (std::fabs(y[i] - ref[i]) > 1e-5) ++failures;
-      }
-    });
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(failures.load(), 0);
 
   auto a = random_values(n, 1), c = random_values(n, 2);
   std::vector<float> y(n);
@@ -372,21 +385,6 @@ TEST(Executor, CrossingsBetweenTwoCpuTypeDevicesMatchWithAndWithoutZeroCopy) {
     std::set<std::string> used;
     for (const auto& p : session.placements()) used.insert(p.device_id);
     ASSERT_EQ(used.size(), 2u) << "the test needs both devices in use";
-    const size_t n = 64 * 64;
-    std::atomic<int> failures{0};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 2; ++t)
-      threads.emplace_back([&, t] {
-        for (int r = 0; r < 4; ++r) {
-          auto a = random_values(n, 300 + 10 * t + r), c = random_values(n, 400 + 10 * t + r);
-          std::vector<float> y(n, -1.0f);
-          session.run(std::vector<const void*>{a.data(), c.data()}, std::vector<void*>{y.data()});
-          auto ref = chain_reference(a, c);
-          for (size_t i = 0; i < n; ++i)
-            if (std::fabs(y[i] - ref[i]) > 1e-5) ++failures;
-        }
-      });
-    for (auto& th : threads) th.join();
-    EXPECT_EQ(failures.load(), 0) << "zero_copy " << zero_copy;
+    EXPECT_EQ(chain_mismatches_from_two_threads(session, 4, 300), 0) << "zero_copy " << zero_copy;
   }
 }
